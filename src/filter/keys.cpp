@@ -1,0 +1,1 @@
+#include "s1pilot/filter/keys.hpp"
