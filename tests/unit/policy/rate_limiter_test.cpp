@@ -1,0 +1,106 @@
+#include "s1pilot/policy/rate_limiter.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace s1pilot::policy;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Sends `count` requests as fast as the limiter allows; returns the send times.
+std::vector<steady_time> drain(rate_limiter& limiter, steady_time& now, int count) {
+    std::vector<steady_time> sent;
+    for (int i = 0; i < count; ++i) {
+        now += limiter.reserve(now);
+        sent.push_back(now);
+    }
+    return sent;
+}
+
+}  // namespace
+
+TEST(RateLimiter, AllowsTheBurstThenTheRate) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 5, .burst = 10}, now);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(limiter.reserve(now), 0ns) << i;
+    EXPECT_EQ(limiter.reserve(now), 200ms);
+    EXPECT_EQ(limiter.reserve(now), 400ms);
+}
+
+TEST(RateLimiter, NeverExceedsTheConfiguredRateOverAnyWindow) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 50, .burst = 50}, now);
+    auto sent = drain(limiter, now, 5000);
+    // Any window of length w holds at most burst + rate * w requests.
+    for (std::size_t i = 0; i + 100 < sent.size(); i += 37) {
+        auto window = sent[i + 100] - sent[i];
+        double allowed = 50 + 50 * std::chrono::duration<double>(window).count();
+        EXPECT_LE(101, allowed + 1e-6) << "window starting at request " << i;
+    }
+    double seconds = std::chrono::duration<double>(sent.back() - sent.front()).count();
+    EXPECT_NEAR(seconds, (5000 - 50) / 50.0, 0.01);
+}
+
+TEST(RateLimiter, ConcurrentCallersKeepTheirPlaceInLine) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 2, .burst = 1}, now);
+    EXPECT_EQ(limiter.reserve(now), 0ms);
+    EXPECT_EQ(limiter.reserve(now), 500ms);
+    EXPECT_EQ(limiter.reserve(now), 1000ms);
+    EXPECT_EQ(limiter.reserve(now + 1000ms), 500ms);  // after the two who waited
+}
+
+TEST(RateLimiter, AQuietSpellEarnsAtMostTheBurst) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 1, .burst = 3}, now);
+    now += 1h;
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.reserve(now), 0ns);
+    EXPECT_EQ(limiter.reserve(now), 1s);
+}
+
+TEST(RateLimiter, RetryAfterPausesEveryoneThenResumesWithOneRequest) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 10, .burst = 10}, now);
+    drain(limiter, now, 10);
+    limiter.on_throttled(now, 2s);
+    EXPECT_EQ(limiter.paused_for(now), 2s);
+    EXPECT_EQ(limiter.reserve(now), 2s);  // the first request goes exactly at the pause's end
+    auto second = limiter.reserve(now);
+    EXPECT_GT(second, 2s);  // and the rest do not burst out after it
+    EXPECT_LT(limiter.current_rate(now), 10);
+}
+
+TEST(RateLimiter, HugeRetryAfterIsCapped) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 10, .burst = 10}, now, {.max_pause = 60s});
+    limiter.on_throttled(now, std::chrono::milliseconds{999'999'999'000});
+    EXPECT_EQ(limiter.paused_for(now), 60s);
+}
+
+TEST(RateLimiter, ABurstOf429sLowersTheRateOnce) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 20, .burst = 20}, now, {.decrease_factor = 0.5});
+    for (int i = 0; i < 8; ++i) limiter.on_throttled(now, 1s);
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now), 10);
+}
+
+TEST(RateLimiter, RecoversGraduallyToTheConfiguredRateAndNoFurther) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 20, .burst = 20}, now,
+                         {.decrease_factor = 0.5, .recovery_interval = 1s, .recovery_step = 0.1});
+    limiter.on_throttled(now, 1s);
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now + 1500ms), 10);  // paused, then half an interval
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now + 2s), 12);
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now + 4s), 16);
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now + 100s), 20);
+}
+
+TEST(RateLimiter, NeverDropsBelowTheMinimumFraction) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 10, .burst = 1}, now, {.decrease_factor = 0.1, .minimum_fraction = 0.2});
+    for (int i = 0; i < 10; ++i) {
+        limiter.on_throttled(now, 0s);
+        now += 1ms;
+    }
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now), 2);
+}
