@@ -1,0 +1,70 @@
+#pragma once
+// The embedded ledger on SQLite: WAL, `synchronous=FULL`, a busy timeout, foreign keys, and a
+// schema version (`PRAGMA user_version`) migrated forward in one transaction at open.
+
+#include "s1pilot/core/clock.hpp"
+#include "s1pilot/state/ledger.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+namespace s1pilot::state {
+
+struct sqlite_options {
+    /// Opens without writing: no lock file, no migration (an older schema is refused). For tools
+    /// such as `s1pilot plan` that read the ledger while the daemon runs.
+    bool read_only = false;
+    /// How long a statement waits for another connection's lock before failing.
+    std::chrono::milliseconds busy_timeout{5000};
+};
+
+namespace detail {
+class sqlite_database;
+}
+
+class sqlite_ledger final : public ledger {
+public:
+    /// Opens or creates the ledger at `path` (`:memory:` for a private in-memory one).
+    /// A writable ledger takes an exclusive lock on `<path>.lock` for its lifetime, so a second
+    /// daemon on the same file is refused (two writers would repeat each other's actions).
+    /// Refuses, with a message saying what to do: a file that is not an SQLite database, a
+    /// database that is not a ledger, and a ledger written by a newer s1pilot.
+    /// `clock` must outlive the ledger.
+    static result<std::unique_ptr<sqlite_ledger>> open(const std::filesystem::path& path, const core::clock& clock,
+                                                       const sqlite_options& options = {});
+
+    /// The schema version this build writes; `open` migrates older ledgers up to it.
+    static int latest_schema_version() noexcept;
+
+    ~sqlite_ledger() override;
+    sqlite_ledger(const sqlite_ledger&) = delete;
+    sqlite_ledger& operator=(const sqlite_ledger&) = delete;
+
+    result<std::vector<remaining_action>> remaining(std::string_view playbook,
+                                                    const std::vector<std::string>& action_keys,
+                                                    const std::vector<std::string>& threat_ids,
+                                                    std::optional<std::chrono::milliseconds> cooldown) override;
+    result<void> mark_pending(const std::vector<action_row>& rows) override;
+    result<void> mark_done(const std::vector<action_row>& rows) override;
+    result<void> mark_failed(const std::vector<action_row>& rows, std::string_view reason) override;
+    result<std::vector<ledger_entry>> pending() override;
+    result<std::optional<ledger_entry>> find(std::string_view playbook, std::string_view action_key,
+                                             std::string_view threat_id) override;
+    result<void> record_run(const run_record& run) override;
+    result<std::optional<run_record>> find_run(std::string_view run_id) override;
+    result<std::string> next_run_id() override;
+    result<void> integrity_check() override;
+
+    /// The schema version of the open database.
+    result<int> schema_version();
+
+private:
+    sqlite_ledger(std::unique_ptr<detail::sqlite_database> database, const core::clock& clock);
+    result<void> write_rows(const std::vector<action_row>& rows, action_status status, std::string_view reason);
+
+    std::unique_ptr<detail::sqlite_database> database_;
+    const core::clock& clock_;
+};
+
+}  // namespace s1pilot::state
