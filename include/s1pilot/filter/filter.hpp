@@ -29,6 +29,7 @@ using value = std::variant<string_list, std::string, bool, std::int64_t, core::t
 struct term {
     const key_spec* key;  ///< never null; points into the key table
     value val;
+    bool operator==(const term&) const = default;  ///< same key (table entry) and same value
 };
 
 class threat_filter {

@@ -1,0 +1,241 @@
+#include "s1pilot/filter/filter.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "detail.hpp"
+
+// Validation messages. They are shown to SOC engineers (prefixed with file:line:col by the
+// caller) and asserted verbatim by tests, so treat them as part of the interface:
+//
+//   <key> must be <expected>                      the value has the wrong type; <expected> is
+//                                                 expected_phrase(key.type)
+//   <key> must not be an empty list
+//   <key> must not contain an empty string
+//   <key> must not be empty                       an empty string for a string key
+//   invalid value "<v>" for <key>: expected one of <a>, <b>, <c>
+//   warning: unknown classification "<v>" (known: <a>, <b>, ...); it is sent as written
+//                                                 open sets; "<key> value" for an open set other
+//                                                 than classifications
+//   agentTagsData must be a JSON object whose values are lists of strings, e.g. {"env":["prod"]}
+//   agentTagsData must name at least one tag key
+//   agentTagsData: the list for tag key "<k>" must not be empty
+//   limit must be at least 1
+//   <key> must be a negative duration (now minus), e.g. -24h: "<d>" is in the future
+
+namespace s1pilot::filter {
+namespace detail {
+
+std::string_view expected_phrase(value_type t) noexcept {
+    switch (t) {
+        case value_type::string_list: return "a list of strings";
+        case value_type::string: return "a string";
+        case value_type::boolean: return "true or false";
+        case value_type::time:
+            return "a UTC time (e.g. 2018-02-27T04:49:26.257525Z) or a negative duration (e.g. -24h)";
+        case value_type::number: return "a whole number";
+    }
+    return "a value";
+}
+
+bool parse_agent_tags(std::string_view json_text, std::vector<tag_condition>& out, std::string& error) {
+    static constexpr std::string_view shape =
+        R"(agentTagsData must be a JSON object whose values are lists of strings, e.g. {"env":["prod"]})";
+    out.clear();
+    boost::system::error_code ec;
+    boost::json::value parsed = boost::json::parse(json_text, ec);
+    if (ec || !parsed.is_object()) {
+        error = shape;
+        return false;
+    }
+    const auto& object = parsed.get_object();
+    if (object.empty()) {
+        error = "agentTagsData must name at least one tag key";
+        return false;
+    }
+    for (const auto& member : object) {
+        const auto* list = member.value().if_array();
+        if (!list) {
+            error = shape;
+            return false;
+        }
+        tag_condition condition;
+        std::string_view key = member.key();
+        // A tag key that is just "Nin" is a tag named Nin, not an exclusion of the empty key.
+        if (key.size() > 3 && key.ends_with("Nin")) {
+            condition.exclude = true;
+            key.remove_suffix(3);
+        }
+        condition.key = key;
+        if (list->empty()) {
+            error = fmt::format(R"(agentTagsData: the list for tag key "{}" must not be empty)", member.key());
+            return false;
+        }
+        for (const auto& element : *list) {
+            const auto* text = element.if_string();
+            if (!text) {
+                error = shape;
+                return false;
+            }
+            condition.values.emplace_back(*text);
+        }
+        out.push_back(std::move(condition));
+    }
+    return true;
+}
+
+}  // namespace detail
+
+namespace {
+
+std::string join(std::span<const std::string_view> values) {
+    std::string out;
+    for (auto v : values) {
+        if (!out.empty()) out += ", ";
+        out += v;
+    }
+    return out;
+}
+
+void add(std::vector<core::diagnostic>& out, core::severity level, std::string message) {
+    out.push_back(core::diagnostic{.level = level, .file = {}, .line = 0, .column = 0, .message = std::move(message)});
+}
+
+// Checks list values against the key's allowed set; one diagnostic per offending value so that
+// each can be fixed from its own message.
+bool check_allowed(const key_spec& key, const string_list& values, std::vector<core::diagnostic>& out) {
+    if (key.allowed.empty()) return true;
+    bool ok = true;
+    for (const auto& v : values) {
+        if (v.empty() || std::find(key.allowed.begin(), key.allowed.end(), v) != key.allowed.end()) continue;
+        if (key.open_set) {
+            std::string noun =
+                key.attr == attribute::classification ? "classification" : fmt::format("{} value", key.name);
+            add(out, core::severity::warning,
+                fmt::format(R"(unknown {} "{}" (known: {}); it is sent as written)", noun, v, join(key.allowed)));
+        } else {
+            add(out, core::severity::error,
+                fmt::format(R"(invalid value "{}" for {}: expected one of {})", v, key.name, join(key.allowed)));
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+bool type_fits(value_type type, const value& val) noexcept {
+    switch (type) {
+        case value_type::string_list: return std::holds_alternative<string_list>(val);
+        case value_type::string: return std::holds_alternative<std::string>(val);
+        case value_type::boolean: return std::holds_alternative<bool>(val);
+        case value_type::time:
+            return std::holds_alternative<core::timestamp>(val) || std::holds_alternative<relative_time>(val);
+        case value_type::number: return std::holds_alternative<std::int64_t>(val);
+    }
+    return false;
+}
+
+}  // namespace
+
+bool validate(const key_spec& key, const value& val, std::vector<core::diagnostic>& out) {
+    if (!type_fits(key.type, val)) {
+        add(out, core::severity::error, fmt::format("{} must be {}", key.name, detail::expected_phrase(key.type)));
+        return false;
+    }
+    if (const auto* list = std::get_if<string_list>(&val)) {
+        if (list->empty()) {
+            add(out, core::severity::error, fmt::format("{} must not be an empty list", key.name));
+            return false;
+        }
+        bool ok = true;
+        if (std::any_of(list->begin(), list->end(), [](const std::string& s) { return s.empty(); })) {
+            add(out, core::severity::error, fmt::format("{} must not contain an empty string", key.name));
+            ok = false;
+        }
+        return check_allowed(key, *list, out) && ok;
+    }
+    if (const auto* text = std::get_if<std::string>(&val)) {
+        if (text->empty()) {
+            add(out, core::severity::error, fmt::format("{} must not be empty", key.name));
+            return false;
+        }
+        if (key.kind == match_kind::agent_tags) {
+            std::vector<detail::tag_condition> conditions;
+            std::string error;
+            if (!detail::parse_agent_tags(*text, conditions, error)) {
+                add(out, core::severity::error, std::move(error));
+                return false;
+            }
+        }
+        return true;
+    }
+    if (const auto* number = std::get_if<std::int64_t>(&val)) {
+        if (key.kind == match_kind::limit && *number < 1) {
+            add(out, core::severity::error, fmt::format("{} must be at least 1", key.name));
+            return false;
+        }
+        return true;
+    }
+    if (const auto* relative = std::get_if<relative_time>(&val)) {
+        if (relative->offset.count() > 0) {
+            add(out, core::severity::error,
+                fmt::format(
+                    R"({} must be a negative duration (now minus), e.g. -24h: "{}" is in the future)", key.name,
+                    core::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(relative->offset))));
+            return false;
+        }
+    }
+    return true;
+}
+
+void threat_filter::set(const key_spec& key, value val) {
+    auto it = std::find_if(terms_.begin(), terms_.end(), [&](const term& t) { return t.key->name == key.name; });
+    if (it != terms_.end()) {
+        it->key = &key;
+        it->val = std::move(val);
+    } else {
+        terms_.push_back(term{&key, std::move(val)});
+    }
+}
+
+void threat_filter::erase(std::string_view name) {
+    std::erase_if(terms_, [&](const term& t) { return t.key->name == name; });
+}
+
+const term* threat_filter::find(std::string_view name) const noexcept {
+    auto it = std::find_if(terms_.begin(), terms_.end(), [&](const term& t) { return t.key->name == name; });
+    return it != terms_.end() ? &*it : nullptr;
+}
+
+bool threat_filter::has_scope() const noexcept {
+    return std::any_of(terms_.begin(), terms_.end(), [](const term& t) {
+        const auto* list = std::get_if<string_list>(&t.val);
+        return t.key->scope && list && !list->empty();
+    });
+}
+
+threat_filter threat_filter::resolved(core::timestamp now) const {
+    threat_filter copy = *this;
+    for (auto& t : copy.terms_)
+        if (const auto* relative = std::get_if<relative_time>(&t.val)) t.val = now + relative->offset;
+    return copy;
+}
+
+bool threat_filter::has_relative_times() const noexcept {
+    return std::any_of(terms_.begin(), terms_.end(),
+                       [](const term& t) { return std::holds_alternative<relative_time>(t.val); });
+}
+
+threat_filter threat_filter::carried_scope() const {
+    threat_filter copy;
+    auto carried = carried_scope_keys();
+    for (const auto& t : terms_)
+        if (std::find(carried.begin(), carried.end(), t.key->name) != carried.end()) copy.terms_.push_back(t);
+    return copy;
+}
+
+}  // namespace s1pilot::filter

@@ -1,0 +1,193 @@
+#include "s1pilot/core/diagnostic.hpp"
+#include "s1pilot/filter/filter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "filter_test_support.hpp"
+
+using namespace s1pilot;
+using namespace s1pilot::filter;
+using namespace std::chrono_literals;
+using s1pilot::filter::test::at;
+using s1pilot::filter::test::key;
+
+namespace {
+
+// Every diagnostic as `to_string` shows it (warnings carry "warning: ").
+std::vector<std::string> messages(std::string_view name, const value& v, bool* ok = nullptr) {
+    std::vector<core::diagnostic> out;
+    bool result = validate(key(name), v, out);
+    if (ok) *ok = result;
+    std::vector<std::string> text;
+    for (const auto& d : out) {
+        EXPECT_TRUE(d.file.empty());
+        EXPECT_EQ(d.line, 0);
+        text.push_back(core::to_string(d));
+    }
+    return text;
+}
+
+using lines = std::vector<std::string>;
+
+}  // namespace
+
+TEST(FilterValidate, SampleValueOfEveryKeyIsValid) {
+    for (const auto& k : keys()) {
+        std::vector<core::diagnostic> out;
+        EXPECT_TRUE(validate(k, test::sample_value(k), out)) << k.name;
+        EXPECT_TRUE(out.empty()) << k.name << ": " << (out.empty() ? "" : out[0].message);
+    }
+}
+
+TEST(FilterValidate, ClosedSetNamesEveryAllowedValue) {
+    bool ok = true;
+    EXPECT_EQ(messages("confidenceLevels", string_list{"critical"}, &ok),
+              lines{R"(invalid value "critical" for confidenceLevels: expected one of malicious, suspicious, n/a)"});
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(messages("osTypesNin", string_list{"linux", "Windows", "bsd"}, &ok),
+              (lines{R"(invalid value "Windows" for osTypesNin: expected one of windows, macos, linux, windows_legacy)",
+                     R"(invalid value "bsd" for osTypesNin: expected one of windows, macos, linux, windows_legacy)"}));
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(messages("incidentStatuses", string_list{"open"}),
+              lines{R"(invalid value "open" for incidentStatuses: expected one of unresolved, in_progress, resolved)"});
+    EXPECT_EQ(messages("analystVerdictsNin", string_list{"benign"}),
+              lines{R"(invalid value "benign" for analystVerdictsNin: expected one of undefined, true_positive, )"
+                    R"(false_positive, suspicious)"});
+    EXPECT_EQ(messages("osArchs", string_list{"x86_64"}),
+              lines{R"(invalid value "x86_64" for osArchs: expected one of 32 bit, 64 bit, ARM64)"});
+    // Titles are not keys (reference §6.4).
+    EXPECT_EQ(messages("engines", string_list{"SentinelOne Cloud"}).size(), 1u);
+    EXPECT_TRUE(messages("detectionEnginesNin", string_list{"sentinelone_cloud", "driver_blocking"}).empty());
+    EXPECT_TRUE(messages("agentMachineTypes", string_list{"kubernetes pod"}).empty());
+    EXPECT_TRUE(messages("initiatedBy", string_list{"watchtower_cloud_detection"}).empty());
+}
+
+TEST(FilterValidate, OpenSetOnlyWarns) {
+    bool ok = false;
+    EXPECT_EQ(messages("classifications", string_list{"Ransomware", "Ransomwear"}, &ok),
+              lines{R"(warning: unknown classification "Ransomwear" (known: Malware, Ransomware, Trojan, )"
+                    R"(Infostealer, Manual, PUA, Exploit, Hacktool, Backdoor, Worm); it is sent as written)"});
+    EXPECT_TRUE(ok);
+    std::vector<core::diagnostic> out;
+    EXPECT_TRUE(validate(key("classificationsNin"), string_list{"Cryptominer"}, out));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].level, core::severity::warning);
+    EXPECT_FALSE(core::has_errors(out));
+}
+
+TEST(FilterValidate, ListsMustBeNonEmptyWithoutEmptyStrings) {
+    bool ok = true;
+    EXPECT_EQ(messages("siteIds", string_list{}, &ok), lines{"siteIds must not be an empty list"});
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(messages("ids", string_list{"1", ""}, &ok), lines{"ids must not contain an empty string"});
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(messages("filePath__contains", string_list{""}),
+              lines{"filePath__contains must not contain an empty string"});
+}
+
+TEST(FilterValidate, WrongTypeNamesTheExpectedOne) {
+    EXPECT_EQ(messages("siteIds", std::string("1")), lines{"siteIds must be a list of strings"});
+    EXPECT_EQ(messages("resolved", std::string("true")), lines{"resolved must be true or false"});
+    EXPECT_EQ(messages("query", true), lines{"query must be a string"});
+    EXPECT_EQ(messages("limit", std::string("10")), lines{"limit must be a whole number"});
+    EXPECT_EQ(messages("createdAt__gte", std::int64_t{1700000000}),
+              lines{"createdAt__gte must be a UTC time (e.g. 2018-02-27T04:49:26.257525Z) or a negative duration "
+                    "(e.g. -24h)"});
+    EXPECT_EQ(messages("tenant", string_list{"true"}), lines{"tenant must be true or false"});
+}
+
+TEST(FilterValidate, StringsNumbersAndTimes) {
+    bool ok = true;
+    EXPECT_EQ(messages("displayName", std::string{}, &ok), lines{"displayName must not be empty"});
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(messages("limit", std::int64_t{0}), lines{"limit must be at least 1"});
+    EXPECT_EQ(messages("limit", std::int64_t{-5}), lines{"limit must be at least 1"});
+    EXPECT_TRUE(messages("limit", std::int64_t{1}).empty());
+    EXPECT_TRUE(messages("createdAt__gte", relative_time{-24h}).empty());
+    EXPECT_TRUE(messages("createdAt__gte", relative_time{0us}).empty());
+    EXPECT_EQ(messages("updatedAt__lt", relative_time{5h}),
+              lines{R"(updatedAt__lt must be a negative duration (now minus), e.g. -24h: "5h" is in the future)"});
+    EXPECT_TRUE(messages("updatedAt__lt", at("2024-01-01")).empty());
+}
+
+TEST(FilterValidate, AgentTagsDataIsAJsonObjectOfStringLists) {
+    const std::string shape =
+        R"(agentTagsData must be a JSON object whose values are lists of strings, e.g. {"env":["prod"]})";
+    EXPECT_TRUE(messages("agentTagsData", std::string(R"({"env":["prod","staging"],"ownerNin":["bob"]})")).empty());
+    EXPECT_EQ(messages("agentTagsData", std::string("env=prod")), lines{shape});
+    EXPECT_EQ(messages("agentTagsData", std::string(R"(["prod"])")), lines{shape});
+    EXPECT_EQ(messages("agentTagsData", std::string(R"({"env":"prod"})")), lines{shape});
+    EXPECT_EQ(messages("agentTagsData", std::string(R"({"env":["prod",1]})")), lines{shape});
+    EXPECT_EQ(messages("agentTagsData", std::string(R"({"env":["prod"])")), lines{shape});
+    EXPECT_EQ(messages("agentTagsData", std::string("{}")), lines{"agentTagsData must name at least one tag key"});
+    EXPECT_EQ(messages("agentTagsData", std::string(R"({"env":[]})")),
+              lines{R"(agentTagsData: the list for tag key "env" must not be empty)"});
+}
+
+TEST(ThreatFilter, SetReplacesInPlaceAndEraseRemoves) {
+    threat_filter f;
+    EXPECT_TRUE(f.empty());
+    f.set(key("siteIds"), string_list{"1"});
+    f.set(key("resolved"), false);
+    f.set(key("siteIds"), string_list{"2", "3"});
+    ASSERT_EQ(f.terms().size(), 2u);
+    EXPECT_EQ(f.terms()[0].key->name, "siteIds");
+    EXPECT_EQ(std::get<string_list>(f.terms()[0].val), (string_list{"2", "3"}));
+    ASSERT_NE(f.find("resolved"), nullptr);
+    EXPECT_EQ(f.find("nothing"), nullptr);
+    f.erase("siteIds");
+    EXPECT_EQ(f.find("siteIds"), nullptr);
+    EXPECT_EQ(f.terms().size(), 1u);
+    f.erase("siteIds");  // absent: no effect
+    EXPECT_EQ(f.terms().size(), 1u);
+}
+
+TEST(ThreatFilter, ScopeNeedsANonEmptyScopeKey) {
+    threat_filter f;
+    f.set(key("classifications"), string_list{"Malware"});
+    f.set(key("tenant"), true);
+    EXPECT_FALSE(f.has_scope());
+    f.set(key("siteIds"), string_list{});
+    EXPECT_FALSE(f.has_scope());
+    for (auto name : {"ids", "agentIds", "accountIds", "siteIds", "groupIds"}) {
+        threat_filter g;
+        g.set(key(name), string_list{"1"});
+        EXPECT_TRUE(g.has_scope()) << name;
+    }
+}
+
+TEST(ThreatFilter, ResolvedReplacesRelativeTimesOnly) {
+    threat_filter f;
+    f.set(key("siteIds"), string_list{"1"});
+    f.set(key("createdAt__gte"), relative_time{-24h});
+    f.set(key("updatedAt__lt"), at("2024-01-01T00:00:00Z"));
+    EXPECT_TRUE(f.has_relative_times());
+    auto r = f.resolved(at("2024-03-10T12:00:00.5Z"));
+    EXPECT_FALSE(r.has_relative_times());
+    EXPECT_TRUE(f.has_relative_times()) << "the original is unchanged";
+    EXPECT_EQ(std::get<core::timestamp>(r.find("createdAt__gte")->val), at("2024-03-09T12:00:00.5Z"));
+    EXPECT_EQ(std::get<core::timestamp>(r.find("updatedAt__lt")->val), at("2024-01-01T00:00:00Z"));
+    EXPECT_EQ(r.terms()[0], f.terms()[0]);
+    EXPECT_NE(r, f);
+}
+
+TEST(ThreatFilter, CarriedScopeKeepsAgentAccountSiteGroupButNotIds) {
+    threat_filter f;
+    f.set(key("ids"), string_list{"9"});
+    f.set(key("groupIds"), string_list{"g"});
+    f.set(key("classifications"), string_list{"Malware"});
+    f.set(key("siteIds"), string_list{"s"});
+    f.set(key("accountIds"), string_list{"a"});
+    f.set(key("agentIds"), string_list{"x"});
+    auto c = f.carried_scope();
+    ASSERT_EQ(c.terms().size(), 4u);
+    EXPECT_EQ(c.terms()[0].key->name, "groupIds");  // the match's order
+    EXPECT_EQ(c.terms()[1].key->name, "siteIds");
+    EXPECT_EQ(c.terms()[2].key->name, "accountIds");
+    EXPECT_EQ(c.terms()[3].key->name, "agentIds");
+    EXPECT_EQ(c.find("ids"), nullptr);
+    EXPECT_TRUE(threat_filter{}.carried_scope().empty());
+}
