@@ -1,7 +1,37 @@
-// s1pilot: thin main; subcommands live in the library and src/app/*.cpp.
-#include <cstdio>
+// s1pilot: parses the command line and hands over to a subcommand (one file each).
+#include "s1pilot/config/defaults.hpp"
 
-int main() {
-    std::puts("s1pilot " S1PILOT_VERSION);
-    return 0;
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+    using namespace s1pilot;
+    CLI::App app{"s1pilot: carries out SentinelOne response playbooks", "s1pilot"};
+    app.require_subcommand(1);
+    app.fallthrough();  // `s1pilot validate -c FILE` as well as `s1pilot -c FILE validate`
+
+    app::common_options common;
+    common.config_path = std::string(config::defaults::config_path);
+    common.config = app.add_option("-c,--config", common.config_path, "Daemon configuration file")
+                        ->envname(std::string(config::defaults::config_env))
+                        ->capture_default_str();
+
+    int exit = app::exit_ok;
+    app::add_validate_command(app, common, exit);
+    app::add_schema_command(app, exit);
+    app::add_version_command(app, exit);
+    // Later steps add run, once, plan, audit verify and health here.
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? app::exit_ok : app::exit_usage;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "s1pilot: %s\n", e.what());
+        return app::exit_failure;
+    }
+    return exit;
 }

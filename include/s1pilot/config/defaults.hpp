@@ -1,0 +1,50 @@
+#pragma once
+// Every default and every limit of the configuration and playbook formats, in one place.
+// docs/configuration.md and docs/playbooks.md list the same values; change both together.
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace s1pilot::config::defaults {
+
+using namespace std::chrono_literals;
+
+// --- daemon configuration (DESIGN §2) -----------------------------------------------------------
+inline constexpr std::string_view config_path = "/etc/s1pilot/s1pilot.yaml";
+inline constexpr std::string_view config_env = "S1PILOT_CONFIG";
+inline constexpr std::string_view playbooks = "/etc/s1pilot/playbooks";
+inline constexpr std::string_view state = "/var/lib/s1pilot/state.db";
+inline constexpr std::string_view audit_path = "/var/log/s1pilot/audit.jsonl";
+inline constexpr std::uint64_t audit_rotate_size = 100ull * 1024 * 1024;  // 100MiB
+inline constexpr int audit_keep = 20;
+inline constexpr std::string_view admin_host = "127.0.0.1";
+inline constexpr std::uint16_t admin_port = 9109;
+
+inline constexpr double read_rate = 5;  // requests per second (GET)
+inline constexpr int read_burst = 10;
+inline constexpr double write_rate = 2;  // requests per second (POST)
+inline constexpr int write_burst = 4;
+inline constexpr std::chrono::milliseconds connect_timeout = 10s;
+inline constexpr std::chrono::milliseconds request_timeout = 30s;
+inline constexpr int batch_size = 100;
+inline constexpr int max_batch_size = 1000;
+
+inline constexpr int retry_max_attempts = 5;
+inline constexpr std::chrono::milliseconds retry_base = 500ms;
+inline constexpr std::chrono::milliseconds retry_cap = 30s;
+
+inline constexpr std::string_view log_level = "info";
+inline constexpr std::string_view log_format = "json";
+
+// --- playbooks (DESIGN §3) ----------------------------------------------------------------------
+inline constexpr int max_threats = 50;
+inline constexpr std::chrono::milliseconds min_every = 5s;
+
+// --- input limits: refuse hostile or accidental monsters before walking them --------------------
+inline constexpr std::uintmax_t max_file_size = 1024 * 1024;  // 1 MiB, playbooks and configuration
+inline constexpr int max_depth = 64;                          // nesting levels of a YAML document
+inline constexpr std::size_t max_nodes = 100000;              // nodes visited, aliases included
+inline constexpr std::size_t max_secret_size = 64 * 1024;     // a token file larger than this is wrong
+
+}  // namespace s1pilot::config::defaults

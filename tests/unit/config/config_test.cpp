@@ -1,0 +1,173 @@
+// The daemon configuration: defaults, paths, consoles, and every invalid fixture's exact text.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "test_support.hpp"
+
+using namespace s1pilot;
+using namespace s1pilot::config;
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+
+namespace {
+
+const std::filesystem::path source_config = std::filesystem::path(S1PILOT_SOURCE_DIR) / "config";
+
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override { ::setenv("S1PILOT_TEST_TOKEN", "test-token-value", 1); }
+    void TearDown() override { ::unsetenv("S1PILOT_TEST_TOKEN"); }
+
+    static std::vector<std::string> invalid_config(const std::string& name) {
+        auto result = load_config(fixtures::invalid_dir / name);
+        EXPECT_FALSE(result.ok());
+        EXPECT_FALSE(result.config);
+        return fixtures::messages(result.diagnostics, fixtures::invalid_dir);
+    }
+};
+
+TEST_F(ConfigTest, ShippedExamplesParse) {
+    for (const char* name : {"s1pilot.yaml", "demo.yaml"}) {
+        std::vector<core::diagnostic> d;
+        std::ifstream in(source_config / name);
+        std::string text{std::istreambuf_iterator<char>(in), {}};
+        EXPECT_TRUE(parse_config(text, source_config / name, d)) << name;
+        EXPECT_EQ(fixtures::messages(d, source_config), std::vector<std::string>{}) << name;
+    }
+}
+
+TEST_F(ConfigTest, ProductionExampleHasEveryField) {
+    std::vector<core::diagnostic> d;
+    std::ifstream in(source_config / "s1pilot.yaml");
+    std::string text{std::istreambuf_iterator<char>(in), {}};
+    auto c = parse_config(text, source_config / "s1pilot.yaml", d);
+    ASSERT_TRUE(c);
+    const console_config& prod = c->consoles.at("prod");
+    EXPECT_EQ(prod.url, "https://usea1-acme.sentinelone.net");
+    EXPECT_EQ(prod.host, "usea1-acme.sentinelone.net");
+    EXPECT_EQ(prod.port, 443);
+    EXPECT_EQ(prod.token_source, secret_source{secret_file{"/run/credentials/s1pilot.service/s1-token"}});
+    EXPECT_EQ(prod.ca_file, std::filesystem::path("/etc/s1pilot/corp-ca.pem"));
+    EXPECT_EQ(prod.proxy, (proxy_config{"proxy.corp", 3128}));
+    EXPECT_EQ(prod.read, (rate_limit{5, 10}));
+    EXPECT_EQ(prod.write, (rate_limit{2, 4}));
+    EXPECT_EQ(prod.connect_timeout, 10s);
+    EXPECT_EQ(prod.request_timeout, 30s);
+    EXPECT_EQ(prod.batch_size, 100);
+    EXPECT_EQ(c->playbook_dir, std::filesystem::path("/etc/s1pilot/playbooks"));
+    EXPECT_EQ(c->state, std::filesystem::path("/var/lib/s1pilot/state.db"));
+    EXPECT_EQ(c->audit.rotate_size, 100u * 1024 * 1024);
+    EXPECT_EQ(c->audit.keep, 20);
+    EXPECT_TRUE(c->audit.hmac_key_source);
+    EXPECT_EQ(c->admin.host, "127.0.0.1");
+    EXPECT_EQ(c->admin.port, 9109);
+    EXPECT_TRUE(c->admin.token_source);
+    EXPECT_EQ(c->retry.max_attempts, 5);
+    EXPECT_EQ(c->retry.base, 500ms);
+    EXPECT_EQ(c->retry.cap, 30s);
+    EXPECT_EQ(c->log.level, log_level::info);
+    EXPECT_EQ(c->log.format, log_format::json);
+}
+
+TEST_F(ConfigTest, DefaultsAndRelativePathsResolveAgainstTheConfigDirectory) {
+    auto result = load_config(fixtures::valid_dir / "config" / "s1pilot.yaml");
+    ASSERT_TRUE(result.ok()) << fixtures::messages(result.diagnostics, fixtures::valid_dir).front();
+    const daemon_config& c = *result.config;
+    const auto base = fixtures::valid_dir / "config";
+    EXPECT_EQ(c.state, base / "run" / "state.db");
+    EXPECT_EQ(c.audit.path, base / "run" / "audit.jsonl");
+    EXPECT_EQ(c.audit.rotate_size, defaults::audit_rotate_size);
+    EXPECT_FALSE(c.audit.hmac_key_source);
+    EXPECT_EQ(c.playbook_files, std::vector<std::filesystem::path>({base / "playbooks" / "triage-suspicious.yaml"}));
+    const console_config& sim = c.consoles.at("sim");
+    EXPECT_EQ(sim.port, 9443);
+    EXPECT_EQ(sim.token.reveal(), "test-token-value");
+    EXPECT_EQ(sim.read, (rate_limit{defaults::read_rate, defaults::read_burst}));
+    EXPECT_EQ(c.log.format, log_format::json);
+    ASSERT_EQ(result.playbooks.size(), 1u);
+    EXPECT_EQ(result.playbooks[0].console, "sim");  // the only console
+}
+
+TEST_F(ConfigTest, UnsetTokenVariableIsInvalid) {
+    ::unsetenv("S1PILOT_TEST_TOKEN");
+    auto result = load_config(fixtures::valid_dir / "config" / "s1pilot.yaml");
+    EXPECT_FALSE(result.ok());
+    EXPECT_THAT(fixtures::messages(result.diagnostics, fixtures::valid_dir),
+                ElementsAre("config/s1pilot.yaml:4:12: consoles.sim.token: environment variable S1PILOT_TEST_TOKEN "
+                            "is not set: export it or use {file: PATH}"));
+    load_options no_secrets;
+    no_secrets.read_secrets = false;
+    EXPECT_TRUE(load_config(fixtures::valid_dir / "config" / "s1pilot.yaml", no_secrets).ok());
+}
+
+TEST_F(ConfigTest, InlineTokenIsRefusedWithoutEchoingIt) {
+    auto got = invalid_config("config-inline-token.yaml");
+    EXPECT_THAT(got, ElementsAre("config-inline-token.yaml:4:12: consoles.prod.token must not be written inline: use "
+                                 "{file: PATH} or {env: NAME}"));
+    for (const auto& m : got) EXPECT_EQ(m.find("eyJ"), std::string::npos);
+}
+
+TEST_F(ConfigTest, HttpUrlIsRefused) {
+    EXPECT_THAT(invalid_config("config-http-url.yaml"),
+                ElementsAre("config-http-url.yaml:3:10: consoles.prod.url: must use https (the token must not travel "
+                            "in clear text), not \"http://usea1-acme.sentinelone.net\""));
+}
+
+TEST_F(ConfigTest, MisspeltKeysAndBadValues) {
+    EXPECT_THAT(
+        invalid_config("config-misspelt-key.yaml"),
+        ElementsAre(
+            R"(config-misspelt-key.yaml:3:5: missing required key "token" in consoles.prod ({file: PATH} or {env: NAME}))",
+            R"(config-misspelt-key.yaml:4:5: unknown key "tokn" in consoles.prod; did you mean "token"?)",
+            R"(config-misspelt-key.yaml:5:17: consoles.prod.batch_size: expected a whole number from 1 to 1000, not "5000")",
+            "config-misspelt-key.yaml:7:42: retry.cap: must not be shorter than retry.base",
+            R"(config-misspelt-key.yaml:8:14: log.level: expected one of trace, debug, info, warn, error, not "verbose")",
+            R"(config-misspelt-key.yaml:8:31: log.format: expected one of json, text, not "xml")"));
+}
+
+TEST_F(ConfigTest, ProxyCredentialsAndOtherShapes) {
+    auto got = invalid_config("config-proxy-credentials.yaml");
+    EXPECT_THAT(
+        got,
+        ElementsAre(
+            "config-proxy-credentials.yaml:5:12: consoles.prod.proxy: proxy credentials are not "
+            "supported (they would be a secret written inline)",
+            R"(config-proxy-credentials.yaml:7:10: consoles.lab.url: expected https://HOST[:PORT], not "https://lab.sentinelone.net:8443/web")",
+            "config-proxy-credentials.yaml:8:12: consoles.lab.token: give either file or env, not both",
+            R"(config-proxy-credentials.yaml:10:20: consoles.lab.rate_limits.read.rate: expected a number greater than 0, not "0")",
+            R"(config-proxy-credentials.yaml:11:25: consoles.lab.timeouts.connect: expected a duration like 30s, 5m, 24h, not "soon")",
+            R"(config-proxy-credentials.yaml:13:17: admin.listen: expected HOST:PORT like 127.0.0.1:9109, not "localhost")",
+            R"(config-proxy-credentials.yaml:14:22: audit.rotate_size: expected a size like 512KiB, 100MiB, not "huge")",
+            R"(config-proxy-credentials.yaml:14:34: audit.keep: expected a whole number from 1 to 10000, not "0")"));
+    for (const auto& m : got) EXPECT_EQ(m.find("hunter2"), std::string::npos);
+}
+
+TEST_F(ConfigTest, PlaybookConsolesMustExist) {
+    auto result = load_config(fixtures::invalid_dir / "unknown-console" / "s1pilot.yaml");
+    EXPECT_FALSE(result.ok());
+    EXPECT_THAT(
+        fixtures::messages(result.diagnostics, fixtures::invalid_dir / "unknown-console"),
+        ElementsAre(
+            R"(playbooks/no-console.yaml:1:1: console: the configuration defines 2 consoles (lab, prod): name one with "console:")",
+            R"(playbooks/wrong-console.yaml:2:10: console: unknown console "prdo"; did you mean "prod"?)"));
+}
+
+TEST_F(ConfigTest, GivenPlaybooksReplaceTheConfiguredOnes) {
+    auto result = load_config(fixtures::valid_dir / "config" / "s1pilot.yaml",
+                              {std::filesystem::path(S1PILOT_SOURCE_DIR) / "config" / "playbooks"});
+    EXPECT_TRUE(result.ok());
+    EXPECT_GE(result.playbooks.size(), 4u);
+    for (const auto& p : result.playbooks) EXPECT_EQ(p.console, "sim");
+}
+
+TEST_F(ConfigTest, MissingConfigurationFile) {
+    auto result = load_config(fixtures::invalid_dir / "no-such.yaml");
+    EXPECT_THAT(fixtures::messages(result.diagnostics, fixtures::invalid_dir),
+                ElementsAre("no-such.yaml: cannot read: No such file or directory"));
+}
+
+}  // namespace
