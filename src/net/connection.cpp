@@ -1,0 +1,270 @@
+// The Beast part of the client: connect, tunnel, handshake, write, read, each under its own
+// deadline and never past the call's. Failures are classified by how far the request got,
+// because that decides whether a write may be retried (DESIGN.md §5).
+
+#include "connection.hpp"
+
+#include "s1pilot/core/time.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <sys/socket.h>
+
+#include "tls.hpp"
+
+namespace s1pilot::net::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// The time a phase may take: its own timeout, or what is left of the call if that is less.
+struct phase_budget {
+    steady_clock::duration time;
+    bool call_binds;  ///< the call deadline, not the phase timeout, is the limit
+};
+
+phase_budget budget_for(std::chrono::milliseconds phase, steady_clock::time_point call_deadline) {
+    const auto left = std::max(call_deadline - steady_clock::now(), steady_clock::duration::zero());
+    if (left < phase) return {left, true};
+    return {phase, false};
+}
+
+std::string timeout_text(const phase_budget& b, std::chrono::milliseconds phase) {
+    if (b.call_binds) return "the call deadline passed";
+    return "timed out after " + core::format_duration(phase);
+}
+
+std::string transport_name(const origin_settings& s) {
+    if (s.proxy) return "proxy " + s.proxy->authority();
+    return s.origin.authority();
+}
+
+asio::awaitable<result<tcp::resolver::results_type>> resolve(asio::any_io_executor executor, const endpoint& target,
+                                                             const phase_budget& budget,
+                                                             std::chrono::milliseconds phase) {
+    using namespace asio::experimental::awaitable_operators;
+    tcp::resolver resolver(executor);
+    asio::steady_timer timer(executor, budget.time);
+    auto outcome = co_await (resolver.async_resolve(target.host, std::to_string(target.port), use_tuple) ||
+                             timer.async_wait(use_tuple));
+    if (outcome.index() == 1) {
+        co_return failure{failure_kind::not_sent, "resolving " + target.host + ": " + timeout_text(budget, phase)};
+    }
+    auto [ec, results] = std::get<0>(std::move(outcome));
+    if (ec) co_return failure{failure_kind::not_sent, "resolving " + target.host + " failed: " + ec.message()};
+    co_return results;
+}
+
+/// Asks the proxy for a tunnel to the origin. Nothing reaches the origin before it says 200.
+asio::awaitable<result<void>> open_tunnel(beast::tcp_stream& stream, const origin_settings& s,
+                                          steady_clock::time_point call_deadline) {
+    const auto phase = s.config.timeouts.handshake;
+    const auto budget = budget_for(phase, call_deadline);
+    const std::string proxy = "proxy " + s.proxy->authority();
+    const std::string origin = s.origin.authority();
+    stream.expires_after(budget.time);
+
+    const std::string connect =
+        "CONNECT " + origin + " HTTP/1.1\r\nHost: " + origin + "\r\nUser-Agent: " + s.config.user_agent + "\r\n\r\n";
+    auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(connect), use_tuple);
+    if (write_ec) {
+        co_return failure{failure_kind::not_sent,
+                          proxy + ": sending CONNECT failed: " +
+                              (write_ec == beast::error::timeout ? timeout_text(budget, phase) : write_ec.message())};
+    }
+    beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);  // a CONNECT answer has no body; the tunnel follows the head
+    parser.header_limit(static_cast<std::uint32_t>(s.config.max_header_size));
+    auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    stream.expires_never();
+    if (read_ec) {
+        co_return failure{failure_kind::not_sent,
+                          proxy + ": no answer to CONNECT " + origin + ": " +
+                              (read_ec == beast::error::timeout ? timeout_text(budget, phase) : read_ec.message())};
+    }
+    const auto& head = parser.get();
+    if (head.result_int() != 200 || buffer.size() != 0) {
+        const std::string reason(head.reason());
+        std::string message = proxy + " refused CONNECT " + origin + ": HTTP " + std::to_string(head.result_int()) +
+                              (reason.empty() ? "" : " " + reason);
+        // Authentication will not fix itself on a retry; a gateway error may.
+        if (head.result_int() == 407) {
+            co_return failure{failure_kind::local_error, message + " (the proxy requires authentication)"};
+        }
+        co_return failure{failure_kind::not_sent, std::move(message)};
+    }
+    co_return result<void>{};
+}
+
+}  // namespace
+
+struct connection::state {
+    state(beast::tcp_stream&& tcp, asio::ssl::context& tls) : stream(std::move(tcp), tls) {}
+    beast::ssl_stream<beast::tcp_stream> stream;
+    beast::flat_buffer buffer;
+    std::string tls_version;
+    steady_clock::time_point idle_since;
+    bool keep_alive = true;
+};
+
+connection::connection(std::unique_ptr<state> s) : state_(std::move(s)) {}
+connection::~connection() = default;
+
+asio::awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_executor executor,
+                                                                      const origin_settings& s,
+                                                                      steady_clock::time_point call_deadline) {
+    const endpoint& target = s.proxy ? *s.proxy : s.origin;
+    const std::string where = transport_name(s);
+    const auto connect_phase = s.config.timeouts.connect;
+
+    auto resolved = co_await resolve(executor, target, budget_for(connect_phase, call_deadline), connect_phase);
+    if (!resolved) co_return resolved.error();
+
+    beast::tcp_stream tcp(executor);
+    const auto connect_budget = budget_for(connect_phase, call_deadline);
+    tcp.expires_after(connect_budget.time);
+    auto [connect_ec, peer] = co_await tcp.async_connect(*resolved, use_tuple);
+    if (connect_ec) {
+        co_return failure{failure_kind::not_sent,
+                          "connecting to " + where + ": " +
+                              (connect_ec == beast::error::timeout ? timeout_text(connect_budget, connect_phase)
+                                                                   : connect_ec.message())};
+    }
+    if (s.proxy) {
+        auto tunnel = co_await open_tunnel(tcp, s, call_deadline);
+        if (!tunnel) co_return tunnel.error();
+    }
+
+    auto st = std::make_unique<state>(std::move(tcp), *s.tls);
+    if (auto prepared = prepare_handshake(st->stream.native_handle(), s.origin); !prepared) {
+        co_return prepared.error();
+    }
+    st->stream.set_verify_callback(peer_verifier(s.origin));
+    const auto handshake_phase = s.config.timeouts.handshake;
+    const auto handshake_budget = budget_for(handshake_phase, call_deadline);
+    beast::get_lowest_layer(st->stream).expires_after(handshake_budget.time);
+    auto [handshake_ec] = co_await st->stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (handshake_ec) {
+        auto f = describe_handshake_failure(st->stream.native_handle(), handshake_ec, s.origin.authority(),
+                                            handshake_ec == beast::error::timeout);
+        if (f.kind == failure_kind::not_sent && handshake_ec == beast::error::timeout) {
+            f.message =
+                "TLS handshake with " + s.origin.authority() + ": " + timeout_text(handshake_budget, handshake_phase);
+        }
+        co_return f;
+    }
+    beast::get_lowest_layer(st->stream).expires_never();
+    st->tls_version = SSL_get_version(st->stream.native_handle());
+    co_return std::unique_ptr<connection>(new connection(std::move(st)));
+}
+
+asio::awaitable<exchange_result> connection::exchange(const request& req, const origin_settings& s,
+                                                      steady_clock::time_point call_deadline) {
+    state& st = *state_;
+    auto& tcp = beast::get_lowest_layer(st.stream);
+    const std::string where = s.origin.authority();
+    const std::string what = std::string(to_string(req.method)) + " " + where;
+    exchange_result out;
+
+    http::request<http::string_body> message{req.method == http_method::get ? http::verb::get : http::verb::post,
+                                             req.target, 11};
+    message.set(http::field::host, s.origin.port == 443 ? s.origin.host : where);
+    message.set(http::field::user_agent, s.config.user_agent);
+    message.set(http::field::accept, "application/json");
+    for (const auto& [name, value] : req.headers) message.set(name, value);
+    if (!req.body.empty() || req.method == http_method::post) {
+        message.set(http::field::content_type, "application/json");
+        message.body() = req.body;
+    }
+    message.keep_alive(true);
+    message.prepare_payload();
+
+    // From here on the origin may see (part of) the request: failures are lost_after_send.
+    st.keep_alive = false;
+    const auto write_phase = s.config.timeouts.write;
+    const auto write_budget = budget_for(write_phase, call_deadline);
+    tcp.expires_after(write_budget.time);
+    auto [write_ec, written] = co_await http::async_write(st.stream, message, use_tuple);
+    if (write_ec) {
+        out.nothing_received = true;
+        out.error = {
+            failure_kind::lost_after_send,
+            what + ": writing the request failed: " +
+                (write_ec == beast::error::timeout ? timeout_text(write_budget, write_phase) : write_ec.message())};
+        out.error.request_sent = true;
+        co_return out;
+    }
+
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(s.config.max_body_size);
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(s.config.max_header_size, UINT32_MAX)));
+    const auto read_phase = s.config.timeouts.read;
+    const auto read_budget = budget_for(read_phase, call_deadline);
+    tcp.expires_after(read_budget.time);
+    auto [read_ec, read] = co_await http::async_read(st.stream, st.buffer, parser, use_tuple);
+    tcp.expires_never();
+    if (read_ec) {
+        out.nothing_received = !parser.got_some() && st.buffer.size() == 0;
+        if (read_ec == http::error::body_limit) {
+            out.error = {failure_kind::local_error, what + ": the response body exceeds the limit of " +
+                                                        std::to_string(s.config.max_body_size) + " bytes"};
+        } else if (read_ec == http::error::header_limit) {
+            out.error = {failure_kind::local_error, what + ": the response header exceeds the limit of " +
+                                                        std::to_string(s.config.max_header_size) + " bytes"};
+        } else if (read_ec == beast::error::timeout) {
+            out.error = {failure_kind::lost_after_send,
+                         what + ": no complete response: " + timeout_text(read_budget, read_phase)};
+        } else {
+            out.error = {failure_kind::lost_after_send,
+                         what + ": connection lost while reading the response: " + read_ec.message()};
+        }
+        out.error.request_sent = true;
+        co_return out;
+    }
+
+    auto& head = parser.get();
+    response answer;
+    answer.status = head.result_int();
+    if (auto it = head.find("X-RQID"); it != head.end()) answer.request_id = it->value();
+    if (auto it = head.find(http::field::retry_after); it != head.end()) answer.retry_after = it->value();
+    answer.tls_version = st.tls_version;
+    st.keep_alive = head.keep_alive() && !parser.need_eof();
+    answer.body = std::move(head.body());
+    st.idle_since = steady_clock::now();
+    out.answer = std::move(answer);
+    co_return out;
+}
+
+bool connection::reusable(steady_clock::time_point now, steady_clock::duration idle_timeout) const {
+    const state& st = *state_;
+    if (!st.keep_alive || st.buffer.size() != 0 || now - st.idle_since >= idle_timeout) return false;
+    // A peer that closed an idle connection (FIN, or a TLS close_notify) makes it readable;
+    // peeking catches that before a request is written into a dead socket.
+    auto& socket = const_cast<beast::tcp_stream&>(beast::get_lowest_layer(st.stream)).socket();
+    if (!socket.is_open()) return false;
+    char byte = 0;
+    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace s1pilot::net::detail
