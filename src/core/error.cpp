@@ -1,7 +1,12 @@
-#include "s1pilot/core/diagnostic.hpp"
 #include "s1pilot/core/error.hpp"
 
+#include "s1pilot/core/diagnostic.hpp"
+#include "s1pilot/core/failure.hpp"
+
+#include <boost/throw_exception.hpp>
+
 #include <algorithm>
+#include <stdexcept>
 
 namespace s1pilot::core {
 namespace {
@@ -44,6 +49,10 @@ std::string to_string(const diagnostic& d) {
     if (d.level == severity::warning) out += "warning: ";
     out += d.message;
     return out;
+}
+
+void throw_exception_from_error(const error& e, const boost::source_location& location) {
+    boost::throw_with_location(std::runtime_error(e.message), location);
 }
 
 bool has_errors(const std::vector<diagnostic>& diagnostics) noexcept {

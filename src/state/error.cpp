@@ -33,8 +33,5 @@ const boost::system::error_category& category() noexcept {
     return instance;
 }
 
-void throw_exception_from_error(const error& e, const boost::source_location& location) {
-    boost::throw_with_location(std::runtime_error(e.message), location);
-}
 
 }  // namespace s1pilot::state

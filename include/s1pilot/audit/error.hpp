@@ -2,8 +2,9 @@
 // Expected failures of the audit log: a code to branch on and a message naming the file and the
 // operating system's reason, because an operator must learn from one line why s1pilot stopped.
 
+#include "s1pilot/core/failure.hpp"
+
 #include <boost/system/error_code.hpp>
-#include <boost/system/result.hpp>
 
 #include <string>
 #include <type_traits>
@@ -25,17 +26,9 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), category()};
 }
 
-struct error {
-    boost::system::error_code code;
-    std::string message;
-};
-
-/// The result of writer operations; `.value()` on an error throws `std::runtime_error`.
+using core::error;
 template <class T>
-using result = boost::system::result<T, error>;
-
-/// Called by `result::value()` on an error (found by argument-dependent lookup).
-[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& location);
+using result = core::result<T>;
 
 }  // namespace s1pilot::audit
 

@@ -3,8 +3,9 @@
 // reported, and the daemon must tell an operator exactly that, so each failure carries both a code
 // to branch on and a complete message for a person.
 
+#include "s1pilot/core/failure.hpp"
+
 #include <boost/system/error_code.hpp>
-#include <boost/system/result.hpp>
 
 #include <string>
 #include <type_traits>
@@ -29,18 +30,9 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), category()};
 }
 
-/// A failure with a code and a message naming the database and SQLite's own explanation.
-struct error {
-    boost::system::error_code code;
-    std::string message;
-};
-
-/// The result of every ledger operation; `.value()` on an error throws `std::runtime_error`.
+using core::error;
 template <class T>
-using result = boost::system::result<T, error>;
-
-/// Called by `result::value()` on an error (found by argument-dependent lookup).
-[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& location);
+using result = core::result<T>;
 
 }  // namespace s1pilot::state
 
