@@ -1,0 +1,37 @@
+#pragma once
+// The action endpoints of reference §3 and their effects on the stored threats.
+
+#include "s1pilot/filter/filter.hpp"
+
+#include <boost/json/fwd.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "store.hpp"
+
+namespace s1sim {
+
+struct action_result {
+    unsigned status = 200;
+    std::string body;          ///< when 200: the response JSON
+    std::string error_detail;  ///< when 400: what is wrong, naming the field
+};
+
+/// `endpoint` is the path after `/threats/`: `mitigate/<action>`, `incident`, `analyst-verdict`,
+/// `notes`, `external-ticket-id`. Threats are selected by `filter` (its `limit` caps them, in
+/// store order) and changed as the console would: affected counts only threats actually changed
+/// and permitted. Returns 404 for an unknown endpoint, 400 for invalid `data`.
+action_result run_threat_action(threat_store& store, std::string_view endpoint,
+                                const s1pilot::filter::threat_filter& filter, const boost::json::object& data,
+                                micros now);
+
+/// `/agents/actions/connect|disconnect`: the filter selects agents (`ids` are agent ids); each
+/// selected agent's agentNetworkStatus becomes connected/disconnected. `affected` is the number
+/// of agents the command was issued to.
+action_result run_agent_action(threat_store& store, bool connect, const s1pilot::filter::threat_filter& filter);
+
+/// True for the `/threats/...` action endpoints run_threat_action knows (for 404 vs 405).
+bool is_threat_action(std::string_view endpoint) noexcept;
+
+}  // namespace s1sim

@@ -1,0 +1,59 @@
+#pragma once
+// Injected failures: what a flaky console, load balancer or network does to a client. Each
+// request to the API draws once from a seeded RNG, so a test that sets a probability of 1.0 (or
+// a fixed seed) sees the same faults every run. Admin routes (/_sim/...) are never faulted.
+
+#include <boost/json/fwd.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http_types.hpp"
+#include "rng.hpp"
+
+namespace s1sim {
+
+struct fault_config {
+    double status500 = 0, status502 = 0, status503 = 0;  ///< answer that status instead (nothing applied)
+    double reset = 0;                                    ///< reset the connection without acting on the request
+    double drop_after_apply = 0;                         ///< act on the request, then drop the connection unanswered
+    std::chrono::milliseconds latency{0};                ///< added before every answer, with probability latency_p
+    double latency_p = 1;
+    std::chrono::milliseconds slow_body{0};  ///< pause between body pieces, with probability slow_body_p
+    double slow_body_p = 1;
+    std::size_t slow_body_chunk = 1;  ///< bytes per piece
+    std::uint64_t seed = 1;
+
+    bool any() const noexcept {
+        return status500 > 0 || status502 > 0 || status503 > 0 || reset > 0 || drop_after_apply > 0 ||
+               latency.count() > 0 || slow_body.count() > 0;
+    }
+};
+
+/// Parses `status500=0.02,reset=0.01,latency=5ms,slow_body=10ms,slow_body_chunk=64,drop_after_apply=0.1,seed=7`.
+/// Probabilities are in [0, 1]; durations need a unit. The error names the bad item.
+std::optional<fault_config> parse_faults(std::string_view spec, std::string& error);
+/// The same from a JSON object (PUT /_sim/faults): numbers for probabilities, strings or
+/// numbers of milliseconds for durations. Keys absent are 0 (no fault).
+std::optional<fault_config> faults_from_json(const boost::json::object& o, std::string& error);
+std::string faults_to_json(const fault_config& c);
+
+/// The faults drawn for one request.
+struct fault_plan {
+    unsigned status = 0;  ///< 0, 500, 502 or 503
+    bool reset = false;
+    bool drop_after_apply = false;
+    std::chrono::milliseconds delay{0};
+    std::chrono::milliseconds slow_body_pause{0};
+    std::size_t slow_body_chunk = 1;
+    /// The journal's name for the fault (`status503`, `reset`, `drop_after_apply`), or empty.
+    std::string_view name() const noexcept;
+};
+
+/// Draws the faults of one request. At most one of reset, status and drop_after_apply is chosen
+/// (in that order of precedence); latency and slow body add to any answer.
+fault_plan draw_faults(const fault_config& c, rng& r);
+
+}  // namespace s1sim

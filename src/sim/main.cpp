@@ -1,0 +1,116 @@
+// s1sim: a SentinelOne console simulator (docs/s1sim.md). Parses flags, builds the simulator,
+// serves until SIGTERM/SIGINT.
+
+#include "s1pilot/core/time.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+
+#include "server.hpp"
+#include "simulator.hpp"
+
+namespace {
+
+// `HOST:PORT`, `[::1]:PORT` or `:PORT`.
+bool split_listen(const std::string& listen, std::string& host, std::uint16_t& port) {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.empty()) host = "127.0.0.1";
+    try {
+        auto n = std::stoul(listen.substr(colon + 1));
+        if (n > 65535) return false;
+        port = static_cast<std::uint16_t>(n);
+    } catch (const std::exception&) {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"s1sim: a SentinelOne Management API v2.1 console simulator (HTTPS)"};
+    std::string listen = "127.0.0.1:8443", now_text, rate_limits, faults, max_body = "16MiB";
+    s1sim::simulator_options sim;
+    s1sim::server_options net;
+    net.handle_signals = true;
+    app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
+    app.add_option("--cert", net.cert_file, "PEM certificate chain (default: a generated one)");
+    app.add_option("--key", net.key_file, "PEM private key for --cert");
+    app.add_option("--write-ca", net.write_ca, "write the generated CA certificate (PEM) to this file");
+    app.add_option("--token", sim.token, "the API token clients must send (Authorization: ApiToken <token>)")
+        ->envname("S1SIM_TOKEN")
+        ->required();
+    app.add_option("--read-only-token", sim.read_only_token, "a second token that may read but gets 403 on actions");
+    app.add_option("--threats", sim.threats, "number of threats to generate")->capture_default_str();
+    app.add_option("--seed", sim.seed, "seed of the generated dataset and request ids")->capture_default_str();
+    app.add_option("--now", now_text, "generate threats dated before this UTC time (default: now)");
+    app.add_option("--dataset", sim.dataset_file, "load threats from a GET /threats-shaped JSON file instead");
+    app.add_flag("--strict-filters", sim.strict_filters, "answer 400 to an action whose filter is empty");
+    app.add_option("--rate-limit", rate_limits, "token buckets, e.g. read=10/s:burst=50,write=100/s");
+    app.add_option("--faults", faults,
+                   "e.g. status500=0.02,status503=0.01,reset=0.01,latency=5ms,drop_after_apply=0.1");
+    app.add_option("--journal", sim.journal_file, "append every request received as a JSON line to this file");
+    app.add_option("--max-body", max_body, "larger request bodies are answered 413")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    if (net.cert_file.empty() != net.key_file.empty()) {
+        std::cerr << "s1sim: --cert and --key go together\n";
+        return 2;
+    }
+    if (!split_listen(listen, net.host, net.port)) {
+        std::cerr << "s1sim: --listen: expected HOST:PORT, got '" << listen << "'\n";
+        return 2;
+    }
+    if (!now_text.empty()) {
+        sim.now = s1pilot::core::parse_timestamp(now_text);
+        if (!sim.now) {
+            std::cerr << "s1sim: --now: expected a UTC time such as 2024-05-01T00:00:00Z, got '" << now_text << "'\n";
+            return 2;
+        }
+    }
+    std::string error;
+    if (!rate_limits.empty()) {
+        auto parsed = s1sim::parse_rate_limits(rate_limits, error);
+        if (!parsed) {
+            std::cerr << "s1sim: --" << error << '\n';
+            return 2;
+        }
+        sim.rate_limits = *parsed;
+    }
+    if (!faults.empty()) {
+        auto parsed = s1sim::parse_faults(faults, error);
+        if (!parsed) {
+            std::cerr << "s1sim: --" << error << '\n';
+            return 2;
+        }
+        sim.faults = *parsed;
+    }
+    auto size = s1pilot::core::parse_size(max_body);
+    if (!size || *size == 0) {
+        std::cerr << "s1sim: --max-body: expected a size such as 16MiB, got '" << max_body << "'\n";
+        return 2;
+    }
+    sim.max_body = static_cast<std::size_t>(*size);
+
+    try {
+        auto started = std::chrono::steady_clock::now();
+        s1sim::simulator simulator(sim);
+        s1sim::server server(simulator, net);
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+        std::cerr << "s1sim: " << simulator.threat_count() << " threats ready in " << ms.count() << " ms\n";
+        // Scripts and tests wait for this line to learn the port.
+        std::cout << "listening on " << net.host << ':' << server.port() << std::endl;
+        server.run();
+        std::cerr << "s1sim: stopped\n";
+    } catch (const std::exception& e) {
+        std::cerr << e.what() << '\n';
+        return 1;
+    }
+    return EXIT_SUCCESS;
+}
