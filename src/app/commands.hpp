@@ -27,5 +27,8 @@ struct common_options {
 void add_validate_command(CLI::App& app, const common_options& common, int& exit);
 void add_schema_command(CLI::App& app, int& exit);
 void add_version_command(CLI::App& app, int& exit);
+void add_once_command(CLI::App& app, const common_options& common, int& exit);  ///< once and plan
+void add_run_command(CLI::App& app, const common_options& common, int& exit);
+void add_audit_command(CLI::App& app, int& exit);
 
 }  // namespace s1pilot::app

@@ -22,7 +22,10 @@ int main(int argc, char** argv) {
     app::add_validate_command(app, common, exit);
     app::add_schema_command(app, exit);
     app::add_version_command(app, exit);
-    // Later steps add run, once, plan, audit verify and health here.
+    app::add_once_command(app, common, exit);
+    app::add_run_command(app, common, exit);
+    app::add_audit_command(app, exit);
+    // The admin listener's step adds health here.
 
     try {
         app.parse(argc, argv);

@@ -49,6 +49,9 @@ enum class slot : std::uint8_t {
     mitigation_state,
     incident,
     verdict,
+    threat_name,
+    classification,
+    computer_name,
     entry_action,
     entry_status,
     next_cursor,
@@ -74,6 +77,7 @@ slot slot_for(frame where, std::string_view key) noexcept {
             if (key == "groupId") return slot::group_id;
             if (key == "agentNetworkStatus") return slot::network;
             if (key == "agentOsType") return slot::os;
+            if (key == "agentComputerName") return slot::computer_name;
             return slot::none;
         case frame::threat_info:
             if (key == "createdAt") return slot::created_at;
@@ -81,6 +85,8 @@ slot slot_for(frame where, std::string_view key) noexcept {
             if (key == "mitigationStatus") return slot::mitigation_state;
             if (key == "incidentStatus") return slot::incident;
             if (key == "analystVerdict") return slot::verdict;
+            if (key == "threatName") return slot::threat_name;
+            if (key == "classification") return slot::classification;
             return slot::none;
         case frame::mitigation:
             if (key == "action") return slot::entry_action;
@@ -113,6 +119,9 @@ const char* slot_name(slot s) noexcept {
         case slot::mitigation_state: return "threatInfo.mitigationStatus";
         case slot::incident: return "threatInfo.incidentStatus";
         case slot::verdict: return "threatInfo.analystVerdict";
+        case slot::threat_name: return "threatInfo.threatName";
+        case slot::classification: return "threatInfo.classification";
+        case slot::computer_name: return "agentRealtimeInfo.agentComputerName";
         case slot::entry_action: return "mitigationStatus[].action";
         case slot::entry_status: return "mitigationStatus[].status";
         case slot::next_cursor: return "pagination.nextCursor";
@@ -333,6 +342,9 @@ private:
             case slot::mitigation_state: current_.mitigation = parse_mitigation_state(text); return true;
             case slot::incident: current_.incident = parse_incident_status(text); return true;
             case slot::verdict: current_.verdict = parse_analyst_verdict(text); return true;
+            case slot::threat_name: current_.threat_name = text; return true;
+            case slot::classification: current_.classification = text; return true;
+            case slot::computer_name: current_.computer_name = text; return true;
             case slot::entry_action: entry_.action = parse_mitigation_action(text); return true;
             case slot::entry_status: entry_.status = parse_mitigation_result(text); return true;
             case slot::next_cursor:

@@ -43,6 +43,11 @@ struct threat_record {
     std::optional<network_status> network;       ///< agentRealtimeInfo.agentNetworkStatus
     std::optional<os_type> os;                   ///< agentRealtimeInfo.agentOsType
     std::vector<mitigation_entry> mitigations;   ///< mitigationStatus[], in the API's order
+    // Free text for note placeholders ({{threat_name}}, ...). Short values stay in the string's
+    // own storage; a run keeps them only when a note needs them.
+    std::string threat_name;     ///< threatInfo.threatName
+    std::string classification;  ///< threatInfo.classification
+    std::string computer_name;   ///< agentRealtimeInfo.agentComputerName
 
     /// True when mitigationStatus[] has an entry for `action` with status success.
     bool has_mitigation(mitigation_action action) const noexcept;

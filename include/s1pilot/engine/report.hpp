@@ -1,0 +1,66 @@
+#pragma once
+// What a run did, for people and for exit codes: the run_report, the one-line summary of
+// `s1pilot once`, the table of `s1pilot plan`, and the exit code of a set of runs.
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace s1pilot::engine {
+
+/// A call a dry run would make, as recorded (and as `plan` prints it).
+struct dry_call {
+    std::string method;   ///< POST
+    std::string path;     ///< e.g. /web/api/v2.1/threats/mitigate/kill
+    std::string body;     ///< the exact JSON body
+    std::size_t ids = 0;  ///< ids in the call's filter (agents for isolate; 0 for target: filter)
+};
+
+struct action_report {
+    std::string action;            ///< action_name(): `mitigate:kill`, `note`, ...
+    std::size_t threats_done = 0;  ///< threats for which this run made (or found) the action done
+    std::size_t calls = 0;         ///< POSTs sent (resends included)
+    std::size_t failures = 0;      ///< threats for which the action failed or stayed unknown
+    std::size_t skipped = 0;       ///< left out: an earlier action failed (on_error: stop)
+    std::size_t reconciled = 0;    ///< found done by reading the console after an unknown outcome
+    std::vector<dry_call> dry_calls;
+};
+
+enum class run_outcome {
+    ok,         ///< ran to the end (actions may have failed: see failures())
+    held,       ///< more than max_threats with on_exceed: hold; nothing was sent
+    failed,     ///< the run could not go on (resolve failed, ledger or audit failure, refused)
+    coalesced,  ///< a run of the playbook was already going; this trigger joins the next one
+};
+
+std::string_view to_string(run_outcome o) noexcept;
+
+struct run_report {
+    std::string playbook;
+    std::string run_id;
+    bool dry_run = false;
+    run_outcome outcome = run_outcome::ok;
+    std::size_t matched = 0;       ///< threats the resolve returned (target: filter: the count)
+    std::size_t after_ledger = 0;  ///< of those, with an action still to do or pending
+    std::size_t acted = 0;         ///< threats the run acted on (after the limit; 0 when held)
+    std::vector<action_report> actions;
+    std::string error;  ///< why the run failed, for a person; empty otherwise
+
+    std::size_t calls() const noexcept;
+    std::size_t failures() const noexcept;
+    std::size_t dry_calls() const noexcept;
+};
+
+/// `contain-ransomware: matched 12, acted 12 (4 calls), held no, failed 0` (a dry run says
+/// `would act on 12 (4 calls)`; a failed run adds `: error ...`).
+std::string summary_line(const run_report& r);
+
+/// The table of `s1pilot plan`: one block per playbook (playbook, matched, after ledger, held?)
+/// and one line per call it would make (method, path, number of ids), columns aligned.
+std::string plan_table(const std::vector<run_report>& reports);
+
+/// `s1pilot once`'s exit code: 1 if a run failed, else 4 if one was held or had failed
+/// actions, else 0.
+int once_exit_code(const std::vector<run_report>& reports);
+
+}  // namespace s1pilot::engine

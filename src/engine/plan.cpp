@@ -1,0 +1,235 @@
+// The pure steps of a run: keys, limits, what is left, batching, filters and requests.
+
+#include "s1pilot/engine/plan.hpp"
+
+#include "s1pilot/filter/keys.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <unordered_set>
+#include <variant>
+
+#include "convert.hpp"
+
+namespace s1pilot::engine {
+namespace {
+
+using detail::to_s1;
+
+std::string sha256_hex(std::string_view text) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int size = 0;
+    EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < size; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0xf];
+    }
+    return out;
+}
+
+const config::note_action* as_note(const config::action& a) {
+    return std::get_if<config::note_action>(&a);
+}
+
+}  // namespace
+
+threat_ref make_ref(const s1::threat_record& threat, bool with_details) {
+    threat_ref ref{threat.id, threat.agent_id, threat.site_id, {}, {}, {}};
+    if (with_details) {
+        ref.threat_name = threat.threat_name;
+        ref.classification = threat.classification;
+        ref.computer_name = threat.computer_name;
+    }
+    return ref;
+}
+
+bool needs_threat_details(const config::playbook& p) {
+    return std::any_of(p.actions.begin(), p.actions.end(), [](const config::action& a) {
+        const auto* note = as_note(a);
+        return note != nullptr && note->text.per_threat();
+    });
+}
+
+std::string ledger_key(const config::action& a) {
+    if (const auto* note = as_note(a)) return "note:" + sha256_hex(note->text.text()).substr(0, 16);
+    return config::action_name(a);
+}
+
+std::string filter_run_key(std::string_view run_id) {
+    return "run:" + std::string(run_id);
+}
+
+limit_decision apply_limits(std::size_t left, const config::limits_config& limits) {
+    const auto max = static_cast<std::size_t>(std::max(limits.max_threats, 1));
+    if (left <= max) return {false, left};
+    if (limits.on_exceed == config::exceed_policy::hold) return {true, 0};
+    return {false, max};
+}
+
+std::optional<filter::threat_filter> restrict_match(const filter::threat_filter& match,
+                                                    const std::vector<std::string>& ids) {
+    std::vector<std::string> kept;
+    std::unordered_set<std::string> seen;
+    const auto* own = match.find("ids");
+    const auto* own_ids = own ? std::get_if<filter::string_list>(&own->val) : nullptr;
+    for (const auto& id : ids) {
+        if (id.empty() || !seen.insert(id).second) continue;
+        if (own_ids && std::find(own_ids->begin(), own_ids->end(), id) == own_ids->end()) continue;
+        kept.push_back(id);
+    }
+    if (kept.empty()) return std::nullopt;
+    filter::threat_filter out = match;
+    out.set(*filter::find_key("ids"), std::move(kept));
+    return out;
+}
+
+std::vector<std::string> threats_left(const std::vector<std::string>& ordered_ids,
+                                      const std::vector<state::remaining_action>& remaining) {
+    std::unordered_set<std::string> open;
+    for (const auto& r : remaining) {
+        open.insert(r.to_do.begin(), r.to_do.end());
+        open.insert(r.pending.begin(), r.pending.end());
+    }
+    std::vector<std::string> out;
+    for (const auto& id : ordered_ids) {
+        if (open.erase(id) > 0) out.push_back(id);
+    }
+    return out;
+}
+
+action_work work_for_action(const state::remaining_action& remaining, const std::vector<std::string>& selected,
+                            const std::vector<std::string>& failed_before, config::error_policy on_error) {
+    const std::unordered_set<std::string> chosen(selected.begin(), selected.end());
+    std::unordered_set<std::string> failed;
+    if (on_error == config::error_policy::stop) failed.insert(failed_before.begin(), failed_before.end());
+    action_work work;
+    auto sort_into = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
+        for (const auto& id : from) {
+            if (!chosen.contains(id)) continue;
+            if (failed.contains(id))
+                work.skipped.push_back(id);
+            else
+                to.push_back(id);
+        }
+    };
+    sort_into(remaining.to_do, work.to_do);
+    sort_into(remaining.pending, work.pending);
+    return work;
+}
+
+std::vector<std::size_t> batch_sizes(std::size_t count, std::size_t batch_size) {
+    batch_size = std::max<std::size_t>(batch_size, 1);
+    std::vector<std::size_t> out;
+    for (std::size_t done = 0; done < count; done += batch_size) out.push_back(std::min(batch_size, count - done));
+    return out;
+}
+
+filter::threat_filter batch_filter(const filter::threat_filter& match, const std::vector<std::string>& ids) {
+    filter::threat_filter out;
+    out.set(*filter::find_key("ids"), ids);
+    const filter::threat_filter scope = match.carried_scope();
+    for (const auto& t : scope.terms()) out.set(*t.key, t.val);
+    return out;
+}
+
+filter::threat_filter agent_filter(const filter::threat_filter& match, const std::vector<std::string>& agent_ids) {
+    filter::threat_filter out;
+    out.set(*filter::find_key("ids"), agent_ids);
+    const filter::threat_filter scope = match.carried_scope();
+    for (const auto& t : scope.terms()) {
+        if (t.key->name != "agentIds") out.set(*t.key, t.val);
+    }
+    return out;
+}
+
+s1::action_result build_request(const config::action& a, const filter::threat_filter& f, std::string_view note_text) {
+    struct visitor {
+        const filter::threat_filter& f;
+        std::string_view text;
+        s1::action_result operator()(const config::mitigate_action& m) const {
+            return s1::mitigate_request(to_s1(m.kind), f);
+        }
+        s1::action_result operator()(const config::incident_action& i) const {
+            std::optional<s1::analyst_verdict> verdict;
+            if (i.verdict) verdict = to_s1(*i.verdict);
+            return s1::incident_request(f, to_s1(i.status), verdict);
+        }
+        s1::action_result operator()(const config::verdict_action& v) const {
+            return s1::verdict_request(f, to_s1(v.verdict));
+        }
+        s1::action_result operator()(const config::note_action&) const { return s1::note_request(f, text); }
+        s1::action_result operator()(const config::isolate_action&) const { return s1::agent_network_request(f, true); }
+    };
+    return std::visit(visitor{f, note_text}, a);
+}
+
+std::string render_note(const config::note_template& text, const note_values& values, const threat_ref* threat) {
+    using config::placeholder;
+    return text.render([&](placeholder p) -> std::string {
+        switch (p) {
+            case placeholder::playbook: return values.playbook;
+            case placeholder::run: return values.run;
+            case placeholder::console: return values.console;
+            case placeholder::mode: return values.mode;
+            case placeholder::time: return values.time;
+            case placeholder::matched: return std::to_string(values.matched);
+            case placeholder::threat_id: return threat ? s1::to_string_id(threat->id) : std::string();
+            case placeholder::threat_name: return threat ? threat->threat_name : std::string();
+            case placeholder::classification: return threat ? threat->classification : std::string();
+            case placeholder::computer_name: return threat ? threat->computer_name : std::string();
+            case placeholder::agent_id:
+                return threat && threat->agent_id ? s1::to_string_id(threat->agent_id) : std::string();
+            case placeholder::site_id:
+                return threat && threat->site_id ? s1::to_string_id(threat->site_id) : std::string();
+        }
+        return {};
+    });
+}
+
+boost::system::result<call_plan> plan_calls(const config::action& a, const filter::threat_filter& match,
+                                            const std::vector<const threat_ref*>& threats, std::size_t batch_size,
+                                            const note_values& values) {
+    const auto* note = as_note(a);
+    const bool isolate = std::holds_alternative<config::isolate_action>(a);
+    if (note && note->text.per_threat()) batch_size = 1;
+    call_plan plan;
+    std::size_t start = 0;
+    for (const std::size_t size : batch_sizes(threats.size(), batch_size)) {
+        planned_call call;
+        std::unordered_set<s1::object_id> agents;
+        for (std::size_t i = start; i < start + size; ++i) {
+            const threat_ref& t = *threats[i];
+            if (isolate && t.agent_id == 0) {
+                plan.no_agent.push_back(s1::to_string_id(t.id));
+                continue;
+            }
+            call.threat_ids.push_back(s1::to_string_id(t.id));
+            if (isolate && agents.insert(t.agent_id).second) call.agent_ids.push_back(s1::to_string_id(t.agent_id));
+        }
+        if (note) call.note_text = render_note(note->text, values, note->text.per_threat() ? threats[start] : nullptr);
+        start += size;
+        if (call.threat_ids.empty()) continue;
+        const auto f = isolate ? agent_filter(match, call.agent_ids) : batch_filter(match, call.threat_ids);
+        auto built = build_request(a, f, call.note_text);
+        if (!built) return built.error();
+        call.request = std::move(*built);
+        plan.calls.push_back(std::move(call));
+    }
+    return plan;
+}
+
+boost::system::result<planned_call> plan_filter_call(const config::action& a, const filter::threat_filter& match,
+                                                     const note_values& values) {
+    planned_call call;
+    if (const auto* note = as_note(a)) call.note_text = render_note(note->text, values, nullptr);
+    auto built = build_request(a, match, call.note_text);
+    if (!built) return built.error();
+    call.request = std::move(*built);
+    return call;
+}
+
+}  // namespace s1pilot::engine

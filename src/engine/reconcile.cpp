@@ -1,0 +1,221 @@
+// Reconciling ledger rows left pending: at start-up (a crash, a kill, a fail-over) and when a run
+// meets one. Reads first; resends only where the effect is absent and the playbook still has the
+// action; a playbook or action no longer loaded is never resent to.
+
+#include "s1pilot/engine/logging.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <tuple>
+
+#include "engine_impl.hpp"
+
+namespace s1pilot::engine {
+
+namespace asio = boost::asio;
+
+namespace {
+
+using group_key = std::tuple<std::string, std::string, std::string>;  // playbook, action key, detail
+
+const config::action* find_action(const config::playbook* p, std::string_view key) {
+    if (p == nullptr) return nullptr;
+    for (const auto& a : p->actions) {
+        if (ledger_key(a) == key) return &a;
+    }
+    return nullptr;
+}
+
+std::vector<state::action_row> rows_of(const std::vector<state::ledger_entry>& entries,
+                                       const std::vector<std::string>& threat_ids, const std::string& run_id) {
+    std::vector<state::action_row> rows;
+    for (const auto& e : entries) {
+        if (std::find(threat_ids.begin(), threat_ids.end(), e.row.threat_id) == threat_ids.end()) continue;
+        rows.push_back(e.row);
+        rows.back().run_id = run_id;
+    }
+    return rows;
+}
+
+std::vector<std::string> threat_ids_of(const std::vector<state::ledger_entry>& entries) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) out.push_back(e.row.threat_id);
+    return out;
+}
+
+}  // namespace
+
+asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<state::ledger_entry> entries,
+                                                                  const std::string& run_id) {
+    reconcile_report report;
+    report.rows = entries.size();
+    std::map<group_key, std::vector<state::ledger_entry>> groups;
+    for (auto& e : entries) groups[{e.row.playbook, e.row.action_key, e.row.detail}].push_back(std::move(e));
+
+    int batch = 0;
+    for (auto& [key, group] : groups) {
+        const auto& [playbook_name, action_key, detail_text] = key;
+        const config::playbook* p = find_playbook(playbook_name);
+        const config::action* action = find_action(p, action_key);
+        const auto detail = decode_detail(detail_text);
+        const auto expected = detail ? (action ? std::optional<effect>(effect_of(*action, detail->note_text))
+                                               : parse_effect(action_key, detail->note_text))
+                                     : std::nullopt;
+        run_identity id{run_id, playbook_name, p ? p->sha256 : std::string(), detail ? detail->console : "", false};
+        const std::string action_name = action ? config::action_name(*action) : action_key;
+        const auto all = threat_ids_of(group);
+
+        auto give_up = [&](const std::vector<std::string>& ids, const std::string& why) {
+            reconcile_counts counts;
+            counts.absent = ids;
+            counts.note = "marked failed: " + why;
+            report.failed += ids.size();
+            log_warn("pending action marked failed",
+                     {{"playbook", playbook_name}, {"action", action_name}, {"reason", why}});
+            return mark_failed(rows_of(group, ids, run_id), why) && audit(reconciled_event(id, action_name, counts));
+        };
+        const bool filter_rows =
+            std::any_of(all.begin(), all.end(), [](const std::string& t) { return t.starts_with("run:"); });
+        detail::console_session* session = detail ? session_for(detail->console) : nullptr;
+        bool ok = true;
+        if (!detail || !expected) {
+            ok = give_up(all, "the row does not say how to check its effect (written by another version?)");
+        } else if (filter_rows) {
+            ok = give_up(all,
+                         "outcome unknown: a target: filter call cannot be checked per threat; the next run "
+                         "evaluates the match again");
+        } else if (session == nullptr) {
+            ok = give_up(all, "console '" + detail->console + "' is no longer configured");
+        }
+        if (!ok) {
+            report.error = not_ready;
+            co_return report;
+        }
+        if (!detail || !expected || filter_rows || session == nullptr) continue;
+
+        const auto size = static_cast<std::size_t>(std::max(session->config->batch_size, 1));
+        for (std::size_t start = 0; start < all.size(); start += size) {
+            const std::vector<std::string> chunk(
+                all.begin() + static_cast<std::ptrdiff_t>(start),
+                all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), start + size)));
+            const auto read = co_await read_effect(*session, *expected, detail->scope, chunk);
+            reconcile_counts counts;
+            if (!read.ok) {
+                counts.unknown = chunk;
+                counts.note = "left pending: reading the threats failed: " + read.error;
+                report.undecided += chunk.size();
+                log_warn("pending actions could not be reconciled yet",
+                         {{"playbook", playbook_name}, {"action", action_name}, {"error", read.error}});
+                if (!audit(reconciled_event(id, action_name, counts))) break;
+                continue;
+            }
+            // A threat the console no longer returns cannot be acted on either: failed, not resent.
+            std::vector<std::string> missing;
+            for (const auto& t : read.split.unknown) {
+                const auto parsed = s1::parse_object_id(t);
+                const bool listed = std::any_of(read.threats.begin(), read.threats.end(),
+                                                [&](const s1::threat_record& r) { return parsed && r.id == *parsed; });
+                if (listed)
+                    counts.unknown.push_back(t);
+                else
+                    missing.push_back(t);
+            }
+            counts.done = read.split.done;
+            counts.absent = read.split.resend;
+            const bool resend = action != nullptr && !counts.absent.empty();
+            counts.note = counts.absent.empty() ? ""
+                          : resend              ? "resending where the effect is absent"
+                          : p == nullptr        ? "marked failed: playbook no longer loaded"
+                                                : "marked failed: action no longer in the playbook";
+            report.done += counts.done.size();
+            report.undecided += counts.unknown.size();
+            ok = mark_done(rows_of(group, counts.done, run_id)) && audit(reconciled_event(id, action_name, counts));
+            if (ok && !missing.empty()) ok = give_up(missing, "the console did not return the threat");
+            if (ok && !counts.absent.empty() && !resend) {
+                report.failed += counts.absent.size();
+                ok = mark_failed(rows_of(group, counts.absent, run_id),
+                                 p == nullptr ? "playbook no longer loaded" : "action no longer in the playbook");
+            }
+            if (ok && resend) {
+                detail::batch_job job;
+                job.action = action;
+                job.action_name = action_name;
+                job.ledger_key = action_key;
+                job.expected = *expected;
+                job.scope = detail->scope;
+                job.batch_id = "reconcile-" + std::to_string(++batch);
+                job.call.note_text = detail->note_text;
+                job.call.threat_ids = counts.absent;
+                filter::threat_filter f;
+                if (std::holds_alternative<config::isolate_action>(*action)) {
+                    for (const auto& r : read.threats) {
+                        const auto text = s1::to_string_id(r.id);
+                        const auto agent = s1::to_string_id(r.agent_id);
+                        if (r.agent_id != 0 &&
+                            std::find(counts.absent.begin(), counts.absent.end(), text) != counts.absent.end() &&
+                            std::find(job.call.agent_ids.begin(), job.call.agent_ids.end(), agent) ==
+                                job.call.agent_ids.end())
+                            job.call.agent_ids.push_back(agent);
+                    }
+                    f = agent_filter(detail->scope, job.call.agent_ids);
+                } else {
+                    f = batch_filter(detail->scope, counts.absent);
+                }
+                auto built = build_request(*action, f, detail->note_text);
+                if (!built) {
+                    ok = give_up(counts.absent, "refused: " + built.error().message());
+                } else {
+                    job.call.request = std::move(*built);
+                    const auto out = co_await act_on_batch(id, *session, std::move(job));
+                    report.done += out.done.size();
+                    report.failed += out.failed.size();
+                    report.undecided += out.unknown.size();
+                    ok = !out.fatal;
+                }
+            }
+            if (!ok) {
+                report.error = not_ready;
+                co_return report;
+            }
+        }
+    }
+    co_return report;
+}
+
+asio::awaitable<reconcile_report> engine::reconcile_pending() {
+    reconcile_report report;
+    if (impl_->options.plan) co_return report;  // plan writes nothing, so it reconciles nothing
+    if (!impl_->ready()) {
+        report.error = "not ready: " + impl_->not_ready;
+        co_return report;
+    }
+    auto pending = impl_->services.ledger->pending();
+    if (!pending) {
+        impl_->fail_closed("ledger: " + pending.error().message);
+        report.error = impl_->not_ready;
+        co_return report;
+    }
+    if (pending->empty()) co_return report;
+    auto run_id = impl_->services.ledger->next_run_id();
+    if (!run_id) {
+        impl_->fail_closed("ledger: " + run_id.error().message);
+        report.error = impl_->not_ready;
+        co_return report;
+    }
+    log_info("reconciling actions left pending", {{"rows", std::to_string(pending->size())}, {"run", *run_id}});
+    const auto started = impl_->services.clock->now();
+    (void)impl_->services.ledger->record_run(
+        {*run_id, "(start-up reconciliation)", started, std::nullopt, "running", {}});
+    report = co_await impl_->reconcile_entries(std::move(*pending), *run_id);
+    (void)impl_->services.ledger->record_run(
+        {*run_id, "(start-up reconciliation)", started, impl_->services.clock->now(), report.ok() ? "ok" : "failed",
+         "done " + std::to_string(report.done) + ", failed " + std::to_string(report.failed) + ", undecided " +
+             std::to_string(report.undecided)});
+    log_info("reconciliation finished", {{"done", std::to_string(report.done)},
+                                         {"failed", std::to_string(report.failed)},
+                                         {"undecided", std::to_string(report.undecided)}});
+    co_return report;
+}
+
+}  // namespace s1pilot::engine

@@ -1,0 +1,119 @@
+// Reconciliation decisions: is an action's effect visible on a freshly read threat, and what a
+// ledger row keeps so that the check works after a crash.
+
+#include "s1pilot/engine/effects.hpp"
+
+#include "s1pilot/engine/plan.hpp"
+#include "s1pilot/filter/keys.hpp"
+
+#include <gtest/gtest.h>
+
+#include "playbooks.hpp"
+
+namespace s1pilot::engine {
+namespace {
+
+using test::playbook_with;
+
+s1::threat_record threat(s1::object_id id) {
+    s1::threat_record t;
+    t.id = id;
+    return t;
+}
+
+TEST(effect_present, mitigation_needs_an_entry_for_that_action_that_did_not_fail) {
+    const effect kill = parse_effect("mitigate:kill", "").value();
+    auto t = threat(1);
+    EXPECT_FALSE(effect_present(kill, t, nullptr));
+    t.mitigations.push_back({s1::mitigation_action::quarantine, s1::mitigation_result::success});
+    EXPECT_FALSE(effect_present(kill, t, nullptr));
+    t.mitigations.push_back({s1::mitigation_action::kill, s1::mitigation_result::failed});
+    EXPECT_FALSE(effect_present(kill, t, nullptr));
+    t.mitigations.push_back({s1::mitigation_action::kill, s1::mitigation_result::pending});
+    EXPECT_TRUE(effect_present(kill, t, nullptr));
+}
+
+TEST(effect_present, incident_compares_status_and_the_verdict_when_asked) {
+    auto p = playbook_with(
+        "  - incident: {status: in_progress, verdict: true_positive}\n"
+        "  - incident: {status: resolved}");
+    const auto with_verdict = effect_of(p.actions[0]);
+    const auto status_only = effect_of(p.actions[1]);
+    auto t = threat(1);
+    t.incident = s1::incident_status::in_progress;
+    EXPECT_FALSE(effect_present(with_verdict, t, nullptr));
+    t.verdict = s1::analyst_verdict::true_positive;
+    EXPECT_TRUE(effect_present(with_verdict, t, nullptr));
+    EXPECT_FALSE(effect_present(status_only, t, nullptr));
+    t.incident = s1::incident_status::resolved;
+    EXPECT_TRUE(effect_present(status_only, t, nullptr));
+}
+
+TEST(effect_present, verdict_note_and_isolate) {
+    const effect verdict = parse_effect("verdict:suspicious", "").value();
+    const effect note = parse_effect("note:0123456789abcdef", "Contained by s1pilot").value();
+    const effect isolate = parse_effect("isolate:agents", "").value();
+    auto t = threat(1);
+    EXPECT_FALSE(effect_present(verdict, t, nullptr));
+    t.verdict = s1::analyst_verdict::suspicious;
+    EXPECT_TRUE(effect_present(verdict, t, nullptr));
+
+    std::vector<std::string> notes{"something else"};
+    EXPECT_FALSE(effect_present(note, t, &notes));
+    EXPECT_FALSE(effect_present(note, t, nullptr));
+    notes.push_back("Contained by s1pilot");
+    EXPECT_TRUE(effect_present(note, t, &notes));
+
+    t.network = s1::network_status::connected;
+    EXPECT_FALSE(effect_present(isolate, t, nullptr));
+    t.network = s1::network_status::disconnecting;
+    EXPECT_TRUE(effect_present(isolate, t, nullptr));
+    t.network = s1::network_status::disconnected;
+    EXPECT_TRUE(effect_present(isolate, t, nullptr));
+}
+
+TEST(parse_effect, reads_every_key_the_engine_writes_and_refuses_others) {
+    auto p = playbook_with(
+        "  - mitigate: un-quarantine\n  - incident: {status: resolved, verdict: false_positive}\n"
+        "  - verdict: undefined\n  - isolate: agents\n  - note: hello");
+    for (const auto& a : p.actions) {
+        const std::string text = std::holds_alternative<config::note_action>(a) ? "hello" : "";
+        const auto parsed = parse_effect(ledger_key(a), text);
+        ASSERT_TRUE(parsed) << ledger_key(a);
+        EXPECT_EQ(*parsed, effect_of(a, text)) << ledger_key(a);
+    }
+    EXPECT_FALSE(parse_effect("mitigate:explode", ""));
+    EXPECT_FALSE(parse_effect("note:abc", ""));  // a note without its text cannot be checked
+    EXPECT_FALSE(parse_effect("reboot", ""));
+}
+
+TEST(row_detail, round_trips_console_scope_and_text) {
+    row_detail d;
+    d.console = "prod";
+    d.scope.set(*filter::find_key("siteIds"), filter::string_list{"7", "8"});
+    d.note_text = "text with \"quotes\"";
+    const auto back = decode_detail(encode_detail(d));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, d);
+    EXPECT_FALSE(decode_detail("not json"));
+    EXPECT_FALSE(decode_detail("{}"));
+}
+
+TEST(split_by_effect, sorts_threats_into_done_resend_and_unknown) {
+    const effect note = parse_effect("note:x", "hi").value();
+    std::vector<s1::threat_record> read{threat(1), threat(2), threat(3)};
+    const std::vector<std::string> with_note{"hi"};
+    const std::vector<std::string> without{};
+    auto split = split_by_effect(note, {"1", "2", "3", "4"}, read,
+                                 [&](const std::string& id) -> const std::vector<std::string>* {
+                                     if (id == "1") return &with_note;
+                                     if (id == "2") return &without;
+                                     return nullptr;  // notes of 3 could not be read
+                                 });
+    EXPECT_EQ(split.done, (std::vector<std::string>{"1"}));
+    EXPECT_EQ(split.resend, (std::vector<std::string>{"2"}));
+    EXPECT_EQ(split.unknown, (std::vector<std::string>{"3", "4"}));  // 4 was not returned at all
+}
+
+}  // namespace
+}  // namespace s1pilot::engine

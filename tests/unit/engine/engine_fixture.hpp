@@ -1,0 +1,140 @@
+#pragma once
+// The engine wired to a fake console, a real SQLite ledger and a real audit log in a temporary
+// directory, with a manual clock that sleeps advance. Runs are bounded (run_bounded).
+
+#include "s1pilot/audit/writer.hpp"
+#include "s1pilot/engine/effects.hpp"
+#include "s1pilot/engine/engine.hpp"
+#include "s1pilot/engine/plan.hpp"
+#include "s1pilot/state/sqlite_ledger.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "../net/run_bounded.hpp"
+#include "fake_console.hpp"
+#include "playbooks.hpp"
+
+namespace s1pilot::engine::test {
+
+namespace asio = boost::asio;
+
+/// Forwards to a fake the test keeps (the engine owns its transports).
+class forwarding_transport final : public net::transport {
+public:
+    explicit forwarding_transport(net::transport& to) : to_(to) {}
+    asio::awaitable<net::result<net::response>> send(net::request req) override { return to_.send(std::move(req)); }
+
+private:
+    net::transport& to_;
+};
+
+class temp_dir {
+public:
+    temp_dir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "s1pilot-engine-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+class engine_fixture : public ::testing::Test {
+protected:
+    engine_fixture() {
+        config::console_config console;
+        console.name = "sim";
+        console.url = "https://127.0.0.1:1";
+        console.host = "127.0.0.1";
+        console.token = config::secret("CANARY-engine-token");
+        console.read = {1000, 1000};
+        console.write = {1000, 1000};
+        console.batch_size = 2;
+        config_.consoles["sim"] = console;
+        config_.retry = {3, std::chrono::milliseconds(10), std::chrono::milliseconds(100)};
+        open_state();
+    }
+
+    void open_state() {
+        audit_.reset();
+        ledger_.reset();
+        ledger_ = state::sqlite_ledger::open(dir_.path() / "state.db", clock_).value();
+        audit_ = std::make_unique<audit::writer>(audit::writer::open({dir_.path() / "audit.jsonl"}, clock_).value());
+    }
+
+    engine_services services(audit::writer* log) {
+        engine_services s;
+        s.ledger = ledger_.get();
+        s.audit = log;
+        s.clock = &clock_;
+        s.transports = [this](const config::console_config&,
+                              asio::any_io_executor) -> std::variant<std::unique_ptr<net::transport>, std::string> {
+            return std::unique_ptr<net::transport>(std::make_unique<forwarding_transport>(console_));
+        };
+        s.sleep = [this](std::chrono::nanoseconds d) -> asio::awaitable<void> {
+            clock_.advance(std::chrono::duration_cast<std::chrono::microseconds>(d));
+            co_return;
+        };
+        s.random = [] { return 0.5; };
+        return s;
+    }
+
+    std::unique_ptr<engine> make(std::vector<config::playbook> playbooks, engine_options options = {}) {
+        return make_with(std::move(playbooks), options, audit_.get());
+    }
+
+    std::unique_ptr<engine> make_with(std::vector<config::playbook> playbooks, engine_options options,
+                                      audit::writer* log) {
+        auto made = engine::create(ioc_.get_executor(), config_, std::move(playbooks), services(log), options);
+        if (auto* error = std::get_if<std::string>(&made)) throw std::runtime_error(*error);
+        return std::move(std::get<std::unique_ptr<engine>>(made));
+    }
+
+    template <class T>
+    T run(asio::awaitable<T> work) {
+        auto r = s1pilot::test::run_bounded(ioc_, std::move(work));
+        if (!r) throw std::runtime_error("timed out");
+        return std::move(*r);
+    }
+
+    /// Every audit record, in order.
+    std::vector<boost::json::object> audit_records() const {
+        std::vector<boost::json::object> out;
+        std::ifstream in(dir_.path() / "audit.jsonl");
+        for (std::string line; std::getline(in, line);) out.push_back(boost::json::parse(line).as_object());
+        return out;
+    }
+
+    std::vector<std::string> audit_events() const {
+        std::vector<std::string> out;
+        for (const auto& r : audit_records()) out.emplace_back(r.at("event").as_string());
+        return out;
+    }
+
+    std::optional<state::ledger_entry> row(std::string_view playbook, std::string_view key, std::string_view threat) {
+        return ledger_->find(playbook, key, threat).value();
+    }
+
+    temp_dir dir_;
+    asio::io_context ioc_{1};
+    core::manual_clock clock_{core::parse_timestamp("2026-01-02T00:00:00Z").value()};
+    config::daemon_config config_;
+    fake_console console_;
+    std::unique_ptr<state::sqlite_ledger> ledger_;
+    std::unique_ptr<audit::writer> audit_;
+};
+
+}  // namespace s1pilot::engine::test
