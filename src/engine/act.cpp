@@ -21,12 +21,21 @@ using detail::effect_read;
 
 namespace {
 
+// Each row carries what reconciliation needs; a mitigation's rows also their threat's baseline.
 std::vector<state::action_row> rows_for(const run_identity& id, const batch_job& job,
-                                        const std::vector<std::string>& threat_ids, const std::string& detail) {
+                                        const std::vector<std::string>& threat_ids, const row_detail& detail) {
+    const std::string shared = encode_detail(detail);
     std::vector<state::action_row> rows;
     rows.reserve(threat_ids.size());
     for (const auto& threat : threat_ids) {
-        rows.push_back({id.playbook, job.ledger_key, threat, id.run, job.batch_id, detail});
+        const auto baseline = job.baselines.find(threat);
+        if (baseline == job.baselines.end()) {
+            rows.push_back({id.playbook, job.ledger_key, threat, id.run, job.batch_id, shared});
+            continue;
+        }
+        row_detail own = detail;
+        own.baseline = baseline->second;
+        rows.push_back({id.playbook, job.ledger_key, threat, id.run, job.batch_id, encode_detail(own)});
     }
     return rows;
 }
@@ -85,7 +94,8 @@ bool engine::impl::mark_failed(const std::vector<state::action_row>& rows, std::
 
 asio::awaitable<effect_read> engine::impl::read_effect(console_session& session, const effect& expected,
                                                        const filter::threat_filter& scope,
-                                                       const std::vector<std::string>& threat_ids) {
+                                                       const std::vector<std::string>& threat_ids,
+                                                       const baseline_map* baselines) {
     effect_read out;
     const filter::threat_filter f = batch_filter(scope, threat_ids);
     // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
@@ -106,11 +116,13 @@ asio::awaitable<effect_read> engine::impl::read_effect(console_session& session,
         }
     }
     out.ok = true;
-    out.split = split_by_effect(expected, threat_ids, out.threats,
-                                [&out](const std::string& id) -> const std::vector<std::string>* {
-                                    const auto found = out.notes.find(id);
-                                    return found == out.notes.end() ? nullptr : &found->second;
-                                });
+    out.split = split_by_effect(
+        expected, threat_ids, out.threats,
+        [&out](const std::string& id) -> const std::vector<std::string>* {
+            const auto found = out.notes.find(id);
+            return found == out.notes.end() ? nullptr : &found->second;
+        },
+        baselines);
     co_return out;
 }
 
@@ -118,7 +130,7 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
                                                           batch_job job) {
     batch_outcome out;
     const int max_attempts = std::max(1, config.retry.max_attempts);
-    const std::string detail = encode_detail({session.config->name, job.scope, job.call.note_text});
+    const row_detail detail{session.config->name, job.scope, job.call.note_text, std::nullopt};
     planned_call call = std::move(job.call);
     std::vector<std::string> ids = call.threat_ids;
     for (int attempt = 1;; ++attempt) {
@@ -171,7 +183,7 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
             append(out.failed, ids);
             co_return out;
         }
-        const effect_read read = co_await read_effect(session, job.expected, job.scope, ids);
+        const effect_read read = co_await read_effect(session, job.expected, job.scope, ids, &job.baselines);
         if (!read.ok) {
             counts.unknown = ids;
             counts.note = "left pending: reading the threats failed: " + read.error;

@@ -111,15 +111,32 @@ std::optional<effect> parse_effect(std::string_view ledger_key, std::string_view
     return std::nullopt;
 }
 
-bool effect_present(const effect& e, const s1::threat_record& threat, const std::vector<std::string>* notes) {
+mitigation_baseline baseline_of(s1::mitigation_action action, const std::vector<s1::mitigation_entry>& entries) {
+    mitigation_baseline b;
+    for (const auto& m : entries) {
+        if (m.action != action) continue;
+        ++b.entries;
+        if (m.last_update && (!b.latest || *m.last_update > *b.latest)) b.latest = m.last_update;
+    }
+    return b;
+}
+
+bool effect_present(const effect& e, const s1::threat_record& threat, const std::vector<std::string>* notes,
+                    const mitigation_baseline* baseline) {
     switch (e.what) {
-        case effect::kind::mitigation:
-            // Any entry the console made for this mitigation (done, sent, pending) means the
-            // request arrived; only a failed one says it did not take.
-            return std::any_of(threat.mitigations.begin(), threat.mitigations.end(),
-                               [&](const s1::mitigation_entry& m) {
-                                   return m.action == e.mitigation && m.status != s1::mitigation_result::failed;
-                               });
+        case effect::kind::mitigation: {
+            // An entry the console made for this mitigation after the baseline (done, sent,
+            // pending) means the request arrived; only a failed one says it did not take.
+            std::size_t position = 0;
+            for (const auto& m : threat.mitigations) {
+                if (m.action != e.mitigation) continue;
+                const bool newer = baseline == nullptr || position >= baseline->entries ||
+                                   (m.last_update && baseline->latest && *m.last_update > *baseline->latest);
+                ++position;
+                if (newer && m.status != s1::mitigation_result::failed) return true;
+            }
+            return false;
+        }
         case effect::kind::incident:
             return threat.incident == e.incident && (!e.verdict || threat.verdict == e.verdict);
         case effect::kind::verdict: return threat.verdict == e.verdict;
@@ -137,6 +154,12 @@ std::string encode_detail(const row_detail& d) {
     o["console"] = d.console;
     o["scope"] = filter::to_json(d.scope);
     if (!d.note_text.empty()) o["text"] = d.note_text;
+    if (d.baseline) {
+        json::object b;
+        b["entries"] = d.baseline->entries;
+        if (d.baseline->latest) b["latest"] = core::format_timestamp(*d.baseline->latest);
+        o["baseline"] = std::move(b);
+    }
     return json::serialize(o);
 }
 
@@ -158,12 +181,26 @@ std::optional<row_detail> decode_detail(std::string_view text) {
     }
     if (const auto* note = o.if_contains("text"); note && note->is_string())
         d.note_text = std::string(note->get_string());
+    if (const auto* b = o.if_contains("baseline"); b && b->is_object()) {
+        const auto* entries = b->get_object().if_contains("entries");
+        if (entries == nullptr || !entries->is_number()) return std::nullopt;
+        boost::system::error_code number_ec;
+        const auto count = entries->to_number<std::size_t>(number_ec);
+        if (number_ec) return std::nullopt;
+        mitigation_baseline baseline{count, std::nullopt};
+        if (const auto* latest = b->get_object().if_contains("latest"); latest && latest->is_string()) {
+            baseline.latest = core::parse_timestamp(latest->get_string());
+            if (!baseline.latest) return std::nullopt;
+        }
+        d.baseline = baseline;
+    }
     return d;
 }
 
 reconcile_split split_by_effect(const effect& e, const std::vector<std::string>& threat_ids,
                                 const std::vector<s1::threat_record>& threats,
-                                const std::function<const std::vector<std::string>*(const std::string&)>& notes_of) {
+                                const std::function<const std::vector<std::string>*(const std::string&)>& notes_of,
+                                const baseline_map* baselines) {
     std::unordered_map<s1::object_id, const s1::threat_record*> by_id;
     for (const auto& t : threats) by_id.emplace(t.id, &t);
     reconcile_split out;
@@ -182,7 +219,12 @@ reconcile_split split_by_effect(const effect& e, const std::vector<std::string>&
                 continue;
             }
         }
-        (effect_present(e, *found->second, notes) ? out.done : out.resend).push_back(id);
+        const mitigation_baseline* baseline = nullptr;
+        if (baselines != nullptr) {
+            const auto b = baselines->find(id);
+            if (b != baselines->end()) baseline = &b->second;
+        }
+        (effect_present(e, *found->second, notes, baseline) ? out.done : out.resend).push_back(id);
     }
     return out;
 }

@@ -39,6 +39,7 @@ struct batch_job {
     bool filter_target = false;  ///< target: filter (rows are the run, not threats)
     std::string batch_id;
     int attempts_before = 0;  ///< sends of these rows before this batch (start-up reconciliation)
+    baseline_map baselines;   ///< a mitigation's per-threat baseline, written into each row
 };
 
 /// How a batch ended, per threat.
@@ -101,7 +102,8 @@ struct engine::impl {
     /// Reads `threat_ids` (ids + scope) and, for a note, their notes; splits by the effect.
     boost::asio::awaitable<detail::effect_read> read_effect(detail::console_session& session, const effect& expected,
                                                             const filter::threat_filter& scope,
-                                                            const std::vector<std::string>& threat_ids);
+                                                            const std::vector<std::string>& threat_ids,
+                                                            const baseline_map* baselines);
 
     /// Reconciles ledger rows left pending (start-up, or met again during a run).
     boost::asio::awaitable<reconcile_report> reconcile_entries(std::vector<state::ledger_entry> entries,

@@ -37,14 +37,20 @@ const config::note_action* as_note(const config::action& a) {
 
 }  // namespace
 
-threat_ref make_ref(const s1::threat_record& threat, bool with_details) {
-    threat_ref ref{threat.id, threat.agent_id, threat.site_id, {}, {}, {}};
+threat_ref make_ref(const s1::threat_record& threat, bool with_details, bool with_mitigations) {
+    threat_ref ref{threat.id, threat.agent_id, threat.site_id, {}, {}, {}, {}};
     if (with_details) {
         ref.threat_name = threat.threat_name;
         ref.classification = threat.classification;
         ref.computer_name = threat.computer_name;
     }
+    if (with_mitigations) ref.mitigations = threat.mitigations;
     return ref;
+}
+
+bool mitigates(const config::playbook& p) {
+    return std::any_of(p.actions.begin(), p.actions.end(),
+                       [](const config::action& a) { return std::holds_alternative<config::mitigate_action>(a); });
 }
 
 bool needs_threat_details(const config::playbook& p) {

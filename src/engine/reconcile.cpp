@@ -50,12 +50,25 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<st
                                                                   const std::string& run_id) {
     reconcile_report report;
     report.rows = entries.size();
+    // Rows of one batch differ only in their mitigation baselines: group without them, so that
+    // one read serves the batch, and keep each row's baseline by threat id.
     std::map<group_key, std::vector<state::ledger_entry>> groups;
-    for (auto& e : entries) groups[{e.row.playbook, e.row.action_key, e.row.detail}].push_back(std::move(e));
+    std::map<group_key, baseline_map> baselines;
+    for (auto& e : entries) {
+        group_key key{e.row.playbook, e.row.action_key, e.row.detail};
+        if (auto d = decode_detail(e.row.detail); d && d->baseline) {
+            const auto baseline = *d->baseline;
+            d->baseline.reset();
+            std::get<2>(key) = encode_detail(*d);
+            baselines[key].emplace(e.row.threat_id, baseline);
+        }
+        groups[key].push_back(std::move(e));
+    }
 
     int batch = 0;
     for (auto& [key, group] : groups) {
         const auto& [playbook_name, action_key, detail_text] = key;
+        const baseline_map& group_baselines = baselines[key];
         const config::playbook* p = find_playbook(playbook_name);
         const config::action* action = find_action(p, action_key);
         const auto detail = decode_detail(detail_text);
@@ -99,7 +112,7 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<st
             const std::vector<std::string> chunk(
                 all.begin() + static_cast<std::ptrdiff_t>(start),
                 all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), start + size)));
-            const auto read = co_await read_effect(*session, *expected, detail->scope, chunk);
+            const auto read = co_await read_effect(*session, *expected, detail->scope, chunk, &group_baselines);
             reconcile_counts counts;
             if (!read.ok) {
                 counts.unknown = chunk;
@@ -147,6 +160,9 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<st
                 job.batch_id = "reconcile-" + std::to_string(++batch);
                 job.call.note_text = detail->note_text;
                 job.call.threat_ids = counts.absent;
+                for (const auto& threat : counts.absent)
+                    if (const auto b = group_baselines.find(threat); b != group_baselines.end())
+                        job.baselines.emplace(threat, b->second);
                 filter::threat_filter f;
                 if (std::holds_alternative<config::isolate_action>(*action)) {
                     for (const auto& r : read.threats) {

@@ -13,6 +13,8 @@ namespace s1pilot::engine {
 
 namespace asio = boost::asio;
 using detail::batch_job;
+/// The resolved threats by id.
+using threat_index = std::unordered_map<std::string, const threat_ref*>;
 
 namespace {
 
@@ -53,8 +55,9 @@ public:
     run_steps(engine::impl& engine, run_context& run) : engine_(engine), run_(run) {}
 
     /// Dry: records the request (audit dry_run, the report). Enforcing: acts exactly once.
+    /// `refs` gives the resolved threats by id: a mitigation's rows record each one's baseline.
     asio::awaitable<bool> perform(const config::action& a, action_report& report, planned_call call, bool filter_target,
-                                  std::vector<std::string>& failed) {
+                                  std::vector<std::string>& failed, const threat_index* refs) {
         call_identity who{config::action_name(a), "POST", call.request.target, call.threat_ids, call.agent_ids,
                           run_.next_batch(),      1};
         if (run_.dry) {
@@ -70,6 +73,13 @@ public:
         job.call = std::move(call);
         job.filter_target = filter_target;
         job.batch_id = who.batch;
+        if (const auto* m = std::get_if<config::mitigate_action>(&a); m != nullptr && refs != nullptr) {
+            for (const auto& threat : job.call.threat_ids) {
+                const auto ref = refs->find(threat);
+                if (ref != refs->end())
+                    job.baselines.emplace(threat, baseline_of(job.expected.mitigation, ref->second->mitigations));
+            }
+        }
         auto out = co_await engine_.act_on_batch(run_.id, run_.session, std::move(job));
         report.calls += out.calls;
         report.reconciled += out.reconciled;
@@ -217,7 +227,7 @@ asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p,
             auto call = plan_filter_call(p.actions[i], run.match, run.notes);
             if (!call) co_return finish(run_outcome::failed, "refused to build the request: " + call.error().message());
             call->threat_ids = {filter_run_key(run.id.run)};
-            if (!co_await steps.perform(p.actions[i], run.report.actions[i], std::move(*call), true, failed))
+            if (!co_await steps.perform(p.actions[i], run.report.actions[i], std::move(*call), true, failed, nullptr))
                 co_return finish(run_outcome::failed, not_ready);
         }
         co_return finish(run_outcome::ok, {});
@@ -226,9 +236,10 @@ asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p,
     // 1. Resolve: every page, oldest first, keeping compact records only.
     std::vector<threat_ref> threats;
     const bool details = needs_threat_details(p);
+    const bool with_mitigations = mitigates(p);
     // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
     std::function<bool(s1::threat_page&)> keep = [&](s1::threat_page& page) {
-        for (const auto& record : page.threats) threats.push_back(make_ref(record, details));
+        for (const auto& record : page.threats) threats.push_back(make_ref(record, details, with_mitigations));
         return !stopping;
     };
     auto listing = session->client->for_each_page(run.match, std::move(keep), s1::page_request{});
@@ -260,7 +271,7 @@ asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p,
     }
     const std::vector<std::string> selected(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(limit.keep));
     run.report.acted = run.notes.matched = selected.size();
-    std::unordered_map<std::string, const threat_ref*> by_id;
+    threat_index by_id;
     for (const auto& t : threats) by_id.emplace(s1::to_string_id(t.id), &t);
 
     // 4. Act, action by action, in batches.
@@ -297,7 +308,7 @@ asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p,
         }
         for (auto& call : plan->calls) {
             if (stopping) co_return finish(run_outcome::failed, "interrupted by shutdown: later batches not sent");
-            if (!co_await steps.perform(a, report, std::move(call), false, failed))
+            if (!co_await steps.perform(a, report, std::move(call), false, failed, &by_id))
                 co_return finish(run_outcome::failed, not_ready);
         }
     }

@@ -54,6 +54,7 @@ enum class slot : std::uint8_t {
     computer_name,
     entry_action,
     entry_status,
+    entry_last_update,
     next_cursor,
     total_items,
 };
@@ -91,6 +92,7 @@ slot slot_for(frame where, std::string_view key) noexcept {
         case frame::mitigation:
             if (key == "action") return slot::entry_action;
             if (key == "status") return slot::entry_status;
+            if (key == "lastUpdate") return slot::entry_last_update;
             return slot::none;
         case frame::pagination:
             if (key == "nextCursor") return slot::next_cursor;
@@ -124,6 +126,7 @@ const char* slot_name(slot s) noexcept {
         case slot::computer_name: return "agentRealtimeInfo.agentComputerName";
         case slot::entry_action: return "mitigationStatus[].action";
         case slot::entry_status: return "mitigationStatus[].status";
+        case slot::entry_last_update: return "mitigationStatus[].lastUpdate";
         case slot::next_cursor: return "pagination.nextCursor";
         case slot::total_items: return "pagination.totalItems";
         case slot::none: break;
@@ -347,6 +350,8 @@ private:
             case slot::computer_name: current_.computer_name = text; return true;
             case slot::entry_action: entry_.action = parse_mitigation_action(text); return true;
             case slot::entry_status: entry_.status = parse_mitigation_result(text); return true;
+            // An unreadable time only weakens reconciliation to counting entries: keep the page.
+            case slot::entry_last_update: entry_.last_update = core::parse_timestamp(text); return true;
             case slot::next_cursor:
                 if (!text.empty()) page.next_cursor = std::string(text);
                 return true;

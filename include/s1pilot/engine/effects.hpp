@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace s1pilot::engine {
@@ -35,18 +36,36 @@ effect effect_of(const config::action& a, std::string note_text = {});
 /// this version does not know.
 std::optional<effect> parse_effect(std::string_view ledger_key, std::string_view note_text);
 
+/// What a threat showed of one mitigation when the intent to send it was written: how many
+/// mitigationStatus[] entries for it, and the latest `lastUpdate` among them. Both come from the
+/// console (its clock, its list), so comparing against them needs no clock of ours. Only an
+/// entry beyond this baseline proves that *this* request took effect: an older quarantine,
+/// since undone, must not pass for a new one.
+struct mitigation_baseline {
+    std::size_t entries = 0;
+    std::optional<core::timestamp> latest;
+    bool operator==(const mitigation_baseline&) const = default;
+};
+
+mitigation_baseline baseline_of(s1::mitigation_action action, const std::vector<s1::mitigation_entry>& entries);
+
 /// True when the threat, as read now, shows the effect: a mitigationStatus[] entry for the
-/// mitigation that did not fail; incident status (and the verdict when one was asked) equal;
-/// the analyst verdict equal; the note text among `notes` (the threat's note texts; must be
-/// given for a note); the agent disconnected or disconnecting.
-bool effect_present(const effect& e, const s1::threat_record& threat, const std::vector<std::string>* notes);
+/// mitigation that did not fail and is newer than `baseline` (when given: a later position in
+/// the list, or a later lastUpdate for a console that updates its one entry in place);
+/// incident status (and the verdict when one was asked) equal; the analyst verdict equal; the
+/// note text among `notes` (the threat's note texts; must be given for a note); the agent
+/// disconnected or disconnecting.
+bool effect_present(const effect& e, const s1::threat_record& threat, const std::vector<std::string>* notes,
+                    const mitigation_baseline* baseline = nullptr);
 
 /// What a ledger row's `detail` holds (as a small JSON object): the console, the scope keys the
-/// call carried, and a note's rendered text. Never a secret.
+/// call carried, a note's rendered text, and for a mitigation the threat's baseline. Never a
+/// secret.
 struct row_detail {
     std::string console;
     filter::threat_filter scope;  ///< the carried scope keys of the call's filter
     std::string note_text;
+    std::optional<mitigation_baseline> baseline;  ///< per threat; mitigations only
     bool operator==(const row_detail&) const = default;
 };
 
@@ -64,10 +83,15 @@ struct reconcile_split {
     std::vector<std::string> unknown;
 };
 
+/// Baselines by threat id, for the threats of one mitigation batch.
+using baseline_map = std::unordered_map<std::string, mitigation_baseline>;
+
 /// Splits `threat_ids` by what `threats` (a fresh read) show. `notes_of(id)` gives the note
-/// texts read for a threat (null when they could not be read: unknown).
+/// texts read for a threat (null when they could not be read: unknown); `baselines`, when
+/// given, the mitigation baseline of each threat written with its intent.
 reconcile_split split_by_effect(const effect& e, const std::vector<std::string>& threat_ids,
                                 const std::vector<s1::threat_record>& threats,
-                                const std::function<const std::vector<std::string>*(const std::string&)>& notes_of);
+                                const std::function<const std::vector<std::string>*(const std::string&)>& notes_of,
+                                const baseline_map* baselines = nullptr);
 
 }  // namespace s1pilot::engine

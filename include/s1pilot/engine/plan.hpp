@@ -29,11 +29,16 @@ struct threat_ref {
     std::string threat_name;
     std::string classification;
     std::string computer_name;
+    std::vector<s1::mitigation_entry> mitigations;  ///< kept when the playbook mitigates: the baselines
     bool operator==(const threat_ref&) const = default;
 };
 
-/// `with_details`: keep the placeholder texts (a note of the playbook uses per-threat ones).
-threat_ref make_ref(const s1::threat_record& threat, bool with_details);
+/// `with_details`: keep the placeholder texts (a note of the playbook uses per-threat ones);
+/// `with_mitigations`: keep mitigationStatus[] (the playbook has a mitigate action).
+threat_ref make_ref(const s1::threat_record& threat, bool with_details, bool with_mitigations = false);
+
+/// True when the playbook has a mitigate action.
+bool mitigates(const config::playbook& p);
 
 /// True when a note action of the playbook uses a per-threat placeholder.
 bool needs_threat_details(const config::playbook& p);

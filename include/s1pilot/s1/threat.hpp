@@ -26,6 +26,7 @@ std::string to_string_id(object_id id);
 struct mitigation_entry {
     std::optional<mitigation_action> action;  ///< nullopt: a name this version does not know
     std::optional<mitigation_result> status;
+    std::optional<core::timestamp> last_update;  ///< `lastUpdate`, in the console's clock
     bool operator==(const mitigation_entry&) const = default;
 };
 

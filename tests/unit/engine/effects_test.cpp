@@ -25,12 +25,40 @@ TEST(effect_present, mitigation_needs_an_entry_for_that_action_that_did_not_fail
     const effect kill = parse_effect("mitigate:kill", "").value();
     auto t = threat(1);
     EXPECT_FALSE(effect_present(kill, t, nullptr));
-    t.mitigations.push_back({s1::mitigation_action::quarantine, s1::mitigation_result::success});
+    t.mitigations.push_back({s1::mitigation_action::quarantine, s1::mitigation_result::success, std::nullopt});
     EXPECT_FALSE(effect_present(kill, t, nullptr));
-    t.mitigations.push_back({s1::mitigation_action::kill, s1::mitigation_result::failed});
+    t.mitigations.push_back({s1::mitigation_action::kill, s1::mitigation_result::failed, std::nullopt});
     EXPECT_FALSE(effect_present(kill, t, nullptr));
-    t.mitigations.push_back({s1::mitigation_action::kill, s1::mitigation_result::pending});
+    t.mitigations.push_back({s1::mitigation_action::kill, s1::mitigation_result::pending, std::nullopt});
     EXPECT_TRUE(effect_present(kill, t, nullptr));
+}
+
+// An older entry for the same mitigation, since undone, must not pass for this request's effect:
+// quarantined, un-quarantined, then a new quarantine lost in a crash is not done.
+TEST(effect_present, a_mitigation_counts_only_entries_beyond_the_baseline_of_its_intent) {
+    const effect quarantine = parse_effect("mitigate:quarantine", "").value();
+    const auto at = [](const char* text) { return core::parse_timestamp(text); };
+    auto t = threat(1);
+    t.mitigations.push_back({s1::mitigation_action::quarantine, s1::mitigation_result::success,
+                             at("2026-11-20T10:00:00Z")});
+    t.mitigations.push_back({s1::mitigation_action::un_quarantine, s1::mitigation_result::success,
+                             at("2026-11-20T11:00:00Z")});
+    const auto baseline = baseline_of(s1::mitigation_action::quarantine, t.mitigations);
+    EXPECT_EQ(baseline, (mitigation_baseline{1, at("2026-11-20T10:00:00Z")}));
+    EXPECT_TRUE(effect_present(quarantine, t, nullptr));  // without a baseline: any entry
+    EXPECT_FALSE(effect_present(quarantine, t, nullptr, &baseline));
+
+    // A console that appends: a new entry past the baseline's count.
+    auto appended = t;
+    appended.mitigations.push_back({s1::mitigation_action::quarantine, s1::mitigation_result::pending, std::nullopt});
+    EXPECT_TRUE(effect_present(quarantine, appended, nullptr, &baseline));
+    appended.mitigations.back().status = s1::mitigation_result::failed;
+    EXPECT_FALSE(effect_present(quarantine, appended, nullptr, &baseline));
+
+    // A console that keeps one entry per action and updates it in place: a later lastUpdate.
+    auto updated = t;
+    updated.mitigations[0].last_update = at("2026-11-21T09:00:00Z");
+    EXPECT_TRUE(effect_present(quarantine, updated, nullptr, &baseline));
 }
 
 TEST(effect_present, incident_compares_status_and_the_verdict_when_asked) {
@@ -97,6 +125,13 @@ TEST(row_detail, round_trips_console_scope_and_text) {
     EXPECT_EQ(*back, d);
     EXPECT_FALSE(decode_detail("not json"));
     EXPECT_FALSE(decode_detail("{}"));
+
+    d.baseline = mitigation_baseline{2, core::parse_timestamp("2026-11-20T10:00:00.123456Z")};
+    EXPECT_EQ(decode_detail(encode_detail(d)), d);
+    d.baseline = mitigation_baseline{0, std::nullopt};
+    EXPECT_EQ(decode_detail(encode_detail(d)), d);
+    EXPECT_FALSE(decode_detail(R"({"console":"prod","baseline":{"latest":"2026-11-20T10:00:00Z"}})"));
+    EXPECT_FALSE(decode_detail(R"({"console":"prod","baseline":{"entries":1,"latest":"yesterday"}})"));
 }
 
 TEST(split_by_effect, sorts_threats_into_done_resend_and_unknown) {

@@ -136,7 +136,7 @@ TEST_F(reconcile_test, a_pending_row_whose_effect_is_absent_is_sent_again_at_sta
     const auto pb = playbook_with("  - mitigate: kill");
     filter::threat_filter scope = pb.match.carried_scope();
     ASSERT_TRUE(ledger_->mark_pending(
-        {{"contain", "mitigate:kill", "101", "r-000001", "b-1", encode_detail({"sim", scope, ""})}}));
+        {{"contain", "mitigate:kill", "101", "r-000001", "b-1", encode_detail({"sim", scope, "", std::nullopt})}}));
     auto eng = make({pb});
     const auto settled = run(eng->reconcile_pending());
     EXPECT_EQ(settled.done, 1u);
@@ -149,7 +149,7 @@ TEST_F(reconcile_test, rows_of_a_playbook_no_longer_loaded_are_read_never_resent
     console_.add_threats(2);
     console_.notes["101"] = {"old text"};
     filter::threat_filter scope = playbook_with("  - mitigate: kill").match.carried_scope();
-    const std::string detail = encode_detail({"sim", scope, "old text"});
+    const std::string detail = encode_detail({"sim", scope, "old text", std::nullopt});
     ASSERT_TRUE(ledger_->mark_pending({{"gone", "note:0123456789abcdef", "101", "r-000001", "b-1", detail},
                                        {"gone", "note:0123456789abcdef", "102", "r-000001", "b-1", detail}}));
     auto eng = make({playbook_with("  - mitigate: kill")});

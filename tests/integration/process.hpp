@@ -1,0 +1,93 @@
+#pragma once
+// Running the real binaries from a test: a temporary directory that is removed, child processes
+// that are always killed and reaped (even when an assertion ends the test early), bounded waits.
+// Output goes to files, not pipes, so a chatty child can never block on a full pipe.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace s1pilot::integration {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+/// A fresh directory under the system temp dir, removed with everything in it (unless the
+/// environment says S1PILOT_IT_KEEP=1).
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+
+    const fs::path& path() const noexcept { return path_; }
+    fs::path operator/(const fs::path& name) const { return path_ / name; }
+
+private:
+    fs::path path_;
+};
+
+std::string read_text(const fs::path& path);
+/// `haystack` holds `needle` (std::string::contains is C++23).
+inline bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+void write_text(const fs::path& path, const std::string& text);
+/// `n` random lowercase hex digits (from the OS's randomness).
+std::string random_hex(std::size_t n);
+
+/// Polls `done` every 20 ms until it is true or `timeout` passed; returns its last answer.
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+
+struct spawn_options {
+    std::vector<std::string> argv{};           ///< argv[0] is a path, or a name looked up in PATH
+    std::map<std::string, std::string> env{};  ///< set in the child on top of this process's environment
+    std::vector<std::string> unset_env{};      ///< removed from the child's environment
+    fs::path stdout_file{}, stderr_file{};     ///< required: the child's output is kept here
+};
+
+/// One child process. The destructor SIGKILLs it if it still runs and reaps it.
+class child_process {
+public:
+    /// Starts it; throws std::runtime_error when the program cannot be started.
+    explicit child_process(spawn_options options);
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    pid_t pid() const noexcept { return pid_; }
+    /// True while it has not exited (reaps it when it has).
+    bool running();
+    /// Waits at most `timeout` for the exit. The exit code, 128 + signal when killed by a signal,
+    /// or nullopt when it still runs.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    /// Sends `sig` and waits (bounded) for the exit; SIGKILL if `sig` did not end it.
+    int stop(int sig);
+
+    std::string stdout_text() const { return read_text(options_.stdout_file); }
+    std::string stderr_text() const { return read_text(options_.stderr_file); }
+
+private:
+    spawn_options options_;
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+};
+
+struct run_result {
+    int code = -1;  ///< exit code, 128 + signal, or -1 when it had to be killed after the timeout
+    bool timed_out = false;
+    std::string out, err;
+    /// For failure messages: the code and both outputs.
+    std::string describe() const;
+};
+
+/// Runs a program to its end, killing it after `timeout`.
+run_result run_to_end(spawn_options options, std::chrono::milliseconds timeout);
+
+}  // namespace s1pilot::integration
