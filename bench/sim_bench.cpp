@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
     posix_spawn_file_actions_addclose(&actions, out[0]);
     pid_t pid = 0;
     const auto spawned = clock_type::now();
-    if (posix_spawn(&pid, argv_c[0], &actions, nullptr, argv_c.data(), environ) != 0) {
+    const int spawn_error = posix_spawn(&pid, argv_c[0], &actions, nullptr, argv_c.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawn_error != 0) {
         std::cerr << "bench_sim: cannot start " << s1sim_path << '\n';
         return 1;
     }
