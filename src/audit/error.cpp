@@ -30,5 +30,4 @@ const boost::system::error_category& category() noexcept {
     return instance;
 }
 
-
 }  // namespace s1pilot::audit

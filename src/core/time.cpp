@@ -80,7 +80,8 @@ std::optional<timestamp> parse_timestamp(std::string_view text) {
         for (std::size_t i = digits; i < 6; ++i) micros *= 10;
         result += microseconds{micros};
     }
-    if (expect(text, pos, 'Z') || expect(text, pos, 'z')) return pos == text.size() ? std::optional{result} : std::nullopt;
+    if (expect(text, pos, 'Z') || expect(text, pos, 'z'))
+        return pos == text.size() ? std::optional{result} : std::nullopt;
     if (text.substr(pos) == "+00:00") return result;
     return std::nullopt;
 }

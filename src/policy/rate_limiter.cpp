@@ -29,7 +29,8 @@ void rate_limiter::recover(steady_time now) {
     if (now <= last_change_) return;
     auto steps = (now - last_change_) / adaptation_.recovery_interval;
     if (steps <= 0) return;
-    rate_ = std::min(configured_.rate, rate_ + static_cast<double>(steps) * adaptation_.recovery_step * configured_.rate);
+    rate_ =
+        std::min(configured_.rate, rate_ + static_cast<double>(steps) * adaptation_.recovery_step * configured_.rate);
     last_change_ += steps * adaptation_.recovery_interval;
 }
 

@@ -33,7 +33,9 @@ void retry_budget::refill(steady_time now) {
     last_ = now;
 }
 
-void retry_budget::on_first_attempt() { balance_ = std::min(max_balance_, balance_ + ratio_); }
+void retry_budget::on_first_attempt() {
+    balance_ = std::min(max_balance_, balance_ + ratio_);
+}
 
 bool retry_budget::try_withdraw(steady_time now) {
     refill(now);
@@ -74,7 +76,8 @@ decision decide(const retry_settings& settings, outcome what, int attempt, bool 
         case outcome::not_sent:
             return give_up_or_retry(backoff_delay(settings, attempt, unit_random), "nothing was sent; retrying");
         case outcome::throttled: {
-            auto delay = retry_after ? std::min(*retry_after, settings.cap) : backoff_delay(settings, attempt, unit_random);
+            auto delay =
+                retry_after ? std::min(*retry_after, settings.cap) : backoff_delay(settings, attempt, unit_random);
             return give_up_or_retry(delay, "throttled (429)");
         }
         case outcome::server_error:

@@ -26,8 +26,8 @@ std::optional<int> number(std::string_view s) {
 // "Sun, 06 Nov 1994 08:49:37 GMT"
 std::optional<core::timestamp> parse_imf_fixdate(std::string_view s) {
     using namespace std::chrono;
-    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-        s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT")
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
+        s[22] != ':' || s.substr(25) != " GMT")
         return std::nullopt;
     static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};

@@ -33,5 +33,4 @@ const boost::system::error_category& category() noexcept {
     return instance;
 }
 
-
 }  // namespace s1pilot::state

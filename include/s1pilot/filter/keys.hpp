@@ -21,22 +21,22 @@ enum class value_type : std::uint8_t {
 
 /// How a key selects threats.
 enum class match_kind : std::uint8_t {
-    in_list,         ///< the attribute (any of its values) is one of the given values
-    not_in_list,     ///< `...Nin`: no value of the attribute is one of the given values
-    contains,        ///< `__contains`: a value contains any given string, case-insensitively
-    time_gt,         ///< `__gt`
-    time_gte,        ///< `__gte`
-    time_lt,         ///< `__lt`
-    time_lte,        ///< `__lte`
-    flag,            ///< a boolean attribute equals the given boolean
-    resolved,        ///< `resolved`: (incidentStatus == resolved) equals the given boolean
-    has_any,         ///< `noteExists`, `hasAgentTags`: (attribute has a value) equals the boolean
-    agent_tags,      ///< `agentTagsData`: JSON object, tag key -> values (`<key>Nin` excludes)
-    full_text,       ///< `query`: case-insensitive substring over the query attributes
-    equals,          ///< `displayName`: the attribute equals the string
-    limit,           ///< `limit`: at most this many threats (applied by the caller)
-    no_effect,       ///< `countsFor`: reporting only
-    tenant,          ///< `tenant`: a tenant-wide scope request; selects nothing by itself
+    in_list,      ///< the attribute (any of its values) is one of the given values
+    not_in_list,  ///< `...Nin`: no value of the attribute is one of the given values
+    contains,     ///< `__contains`: a value contains any given string, case-insensitively
+    time_gt,      ///< `__gt`
+    time_gte,     ///< `__gte`
+    time_lt,      ///< `__lt`
+    time_lte,     ///< `__lte`
+    flag,         ///< a boolean attribute equals the given boolean
+    resolved,     ///< `resolved`: (incidentStatus == resolved) equals the given boolean
+    has_any,      ///< `noteExists`, `hasAgentTags`: (attribute has a value) equals the boolean
+    agent_tags,   ///< `agentTagsData`: JSON object, tag key -> values (`<key>Nin` excludes)
+    full_text,    ///< `query`: case-insensitive substring over the query attributes
+    equals,       ///< `displayName`: the attribute equals the string
+    limit,        ///< `limit`: at most this many threats (applied by the caller)
+    no_effect,    ///< `countsFor`: reporting only
+    tenant,       ///< `tenant`: a tenant-wide scope request; selects nothing by itself
 };
 
 /// Threat attributes that keys select on. A `threat_view` (evaluate.hpp) yields each one's
@@ -116,14 +116,14 @@ enum class attribute : std::uint8_t {
 enum seed_mask : std::uint8_t { seed_mitigate = 1, seed_incident = 2, seed_both = 3 };
 
 struct key_spec {
-    std::string_view name;   ///< wire name, e.g. `osTypesNin`
+    std::string_view name;  ///< wire name, e.g. `osTypesNin`
     value_type type;
     match_kind kind;
-    attribute attr;          ///< `none` for keys that select on no single attribute
+    attribute attr;                             ///< `none` for keys that select on no single attribute
     std::span<const std::string_view> allowed;  ///< empty: any value
-    bool open_set;           ///< `allowed` are the values seen so far; others only warn
-    bool scope;              ///< one of ids, agentIds, accountIds, siteIds, groupIds
-    std::uint8_t seeds;      ///< seed_mask
+    bool open_set;                              ///< `allowed` are the values seen so far; others only warn
+    bool scope;                                 ///< one of ids, agentIds, accountIds, siteIds, groupIds
+    std::uint8_t seeds;                         ///< seed_mask
     std::string_view description;
 };
 

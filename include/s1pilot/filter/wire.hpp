@@ -25,11 +25,11 @@ boost::json::object to_json(const threat_filter& f);
 
 /// Parameters of a GET /threats query that are not filter keys (pagination, sorting).
 struct list_params {
-    std::int64_t limit = 10;        ///< page size; 1..1000
+    std::int64_t limit = 10;  ///< page size; 1..1000
     std::int64_t skip = 0;
-    std::string cursor;             ///< empty: first page
+    std::string cursor;  ///< empty: first page
     bool count_only = false;
-    std::string sort_by;            ///< empty: the server's order
+    std::string sort_by;  ///< empty: the server's order
     bool sort_descending = false;
 };
 
@@ -48,6 +48,7 @@ boost::system::result<parsed_query> parse_query(std::string_view query, std::vec
 /// Parses an action body's `filter` object, tolerating the known client variations: `ids` (and
 /// the other lists) as a string (comma-separated) or an array, booleans as `"true"`/`"false"`,
 /// numbers as strings. Unknown keys and bad values are errors, appended to `problems`.
-boost::system::result<threat_filter> from_json(const boost::json::object& filter, std::vector<core::diagnostic>& problems);
+boost::system::result<threat_filter> from_json(const boost::json::object& filter,
+                                               std::vector<core::diagnostic>& problems);
 
 }  // namespace s1pilot::filter

@@ -17,12 +17,12 @@ struct rate_settings {
 
 /// How the limiter slows down on a 429 and speeds up again.
 struct adaptation_settings {
-    double decrease_factor = 0.7;  ///< the rate is multiplied by this on each 429
-    double minimum_fraction = 0.05;  ///< the rate never drops below this share of the configured one
+    double decrease_factor = 0.7;                       ///< the rate is multiplied by this on each 429
+    double minimum_fraction = 0.05;                     ///< the rate never drops below this share of the configured one
     std::chrono::milliseconds recovery_interval{1000};  ///< after this long without a 429 ...
-    double recovery_step = 0.05;  ///< ... the rate grows by this share of the configured rate
-    std::chrono::milliseconds default_pause{1000};  ///< pause on a 429 without Retry-After
-    std::chrono::milliseconds max_pause{60'000};     ///< Retry-After values above this are capped
+    double recovery_step = 0.05;                        ///< ... the rate grows by this share of the configured rate
+    std::chrono::milliseconds default_pause{1000};      ///< pause on a 429 without Retry-After
+    std::chrono::milliseconds max_pause{60'000};        ///< Retry-After values above this are capped
 };
 
 class rate_limiter {

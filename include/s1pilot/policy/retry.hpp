@@ -2,19 +2,19 @@
 // Whether and when to try a call again (DESIGN.md §5), as pure functions: the caller classifies
 // what happened, asks `decide`, and does what it says. Randomness and time come in as values.
 
+#include "s1pilot/core/time.hpp"
+#include "s1pilot/policy/rate_limiter.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
-#include "s1pilot/core/time.hpp"
-#include "s1pilot/policy/rate_limiter.hpp"
-
 namespace s1pilot::policy {
 
 struct retry_settings {
-    int max_attempts = 5;                  ///< tries per call, the first included
-    std::chrono::milliseconds base{500};   ///< first backoff ceiling
+    int max_attempts = 5;                   ///< tries per call, the first included
+    std::chrono::milliseconds base{500};    ///< first backoff ceiling
     std::chrono::milliseconds cap{30'000};  ///< no backoff ceiling above this; caps Retry-After too
 };
 

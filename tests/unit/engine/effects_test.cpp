@@ -39,10 +39,10 @@ TEST(effect_present, a_mitigation_counts_only_entries_beyond_the_baseline_of_its
     const effect quarantine = parse_effect("mitigate:quarantine", "").value();
     const auto at = [](const char* text) { return core::parse_timestamp(text); };
     auto t = threat(1);
-    t.mitigations.push_back({s1::mitigation_action::quarantine, s1::mitigation_result::success,
-                             at("2026-11-20T10:00:00Z")});
-    t.mitigations.push_back({s1::mitigation_action::un_quarantine, s1::mitigation_result::success,
-                             at("2026-11-20T11:00:00Z")});
+    t.mitigations.push_back(
+        {s1::mitigation_action::quarantine, s1::mitigation_result::success, at("2026-11-20T10:00:00Z")});
+    t.mitigations.push_back(
+        {s1::mitigation_action::un_quarantine, s1::mitigation_result::success, at("2026-11-20T11:00:00Z")});
     const auto baseline = baseline_of(s1::mitigation_action::quarantine, t.mitigations);
     EXPECT_EQ(baseline, (mitigation_baseline{1, at("2026-11-20T10:00:00Z")}));
     EXPECT_TRUE(effect_present(quarantine, t, nullptr));  // without a baseline: any entry

@@ -69,9 +69,9 @@ TEST(page_parser, reference_page) {
     EXPECT_EQ(t.os, os_type::windows);
     ASSERT_EQ(t.mitigations.size(), 2u);
     EXPECT_EQ(t.mitigations[0], (mitigation_entry{mitigation_action::kill, mitigation_result::success,
-                                                   core::parse_timestamp("2022-12-20T15:51:18.595117Z")}));
+                                                  core::parse_timestamp("2022-12-20T15:51:18.595117Z")}));
     EXPECT_EQ(t.mitigations[1], (mitigation_entry{mitigation_action::quarantine, mitigation_result::success,
-                                                   core::parse_timestamp("2022-12-20T15:51:18.093600Z")}));
+                                                  core::parse_timestamp("2022-12-20T15:51:18.093600Z")}));
     EXPECT_TRUE(t.has_mitigation(mitigation_action::kill));
     EXPECT_FALSE(t.has_mitigation(mitigation_action::remediate));
     EXPECT_EQ(page->next_cursor, "YWdlbnRfaWQ6NTgwMjkzODE=");
