@@ -17,19 +17,6 @@ extern char** environ;
 
 namespace s1pilot::integration {
 
-temp_dir::temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "s1pilot-it-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + std::string(strerror(errno)));
-    path_ = pattern;
-}
-
-temp_dir::~temp_dir() {
-    // S1PILOT_IT_KEEP=1 keeps the files of a failing test for a post-mortem.
-    if (const char* keep = std::getenv("S1PILOT_IT_KEEP"); keep != nullptr && std::string_view(keep) == "1") return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-}
-
 std::string read_text(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream s;

@@ -12,26 +12,15 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace s1pilot::integration {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-/// A fresh directory under the system temp dir, removed with everything in it (unless the
-/// environment says S1PILOT_IT_KEEP=1).
-class temp_dir {
-public:
-    temp_dir();
-    ~temp_dir();
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    const fs::path& path() const noexcept { return path_; }
-    fs::path operator/(const fs::path& name) const { return path_ / name; }
-
-private:
-    fs::path path_;
-};
+/// A fresh directory, removed when the test ends (tests/support/temp_dir.hpp).
+using temp_dir = s1pilot::test::temp_dir;
 
 std::string read_text(const fs::path& path);
 /// `haystack` holds `needle` (std::string::contains is C++23).

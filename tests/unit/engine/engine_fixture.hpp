@@ -20,6 +20,7 @@
 #include "../net/run_bounded.hpp"
 #include "fake_console.hpp"
 #include "playbooks.hpp"
+#include "temp_dir.hpp"
 
 namespace s1pilot::engine::test {
 
@@ -33,23 +34,6 @@ public:
 
 private:
     net::transport& to_;
-};
-
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "s1pilot-engine-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
 };
 
 class engine_fixture : public ::testing::Test {
@@ -128,7 +112,7 @@ protected:
         return ledger_->find(playbook, key, threat).value();
     }
 
-    temp_dir dir_;
+    ::s1pilot::test::temp_dir dir_;
     asio::io_context ioc_{1};
     core::manual_clock clock_{core::parse_timestamp("2026-01-02T00:00:00Z").value()};
     config::daemon_config config_;
