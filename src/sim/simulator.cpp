@@ -171,6 +171,7 @@ http_response simulator::api(const http_request& request, std::string& fault_nam
         return r;
     }
     http_response response;
+    bool applied = false;  // an action was performed on the store
     if (plan.status != 0) {
         response = error_response(plan.status, "injected fault");
     } else {
@@ -183,13 +184,16 @@ http_response simulator::api(const http_request& request, std::string& fault_nam
             response = request.method == "GET" ? notes(rest.substr(9, rest.size() - 15)) : method_not_allowed("GET");
         } else if ((rest.starts_with("/threats/") && is_threat_action(rest.substr(9))) ||
                    rest == "/agents/actions/connect" || rest == "/agents/actions/disconnect") {
+            applied = request.method == "POST" && !read_only;
             response = request.method != "POST" ? method_not_allowed("POST")
                        : read_only              ? error_response(403, "this token is read-only")
                                                 : action(request, rest);
         } else {
             response = error_response(404, fmt::format("no route {}", path));
         }
-        if (plan.drop_after_apply) response.action = disposition::drop_after_apply;
+        // "Applied, then the connection dropped" is the ambiguous write: it concerns actions only.
+        // Reads under this fault are answered, so a client's reconciling read can succeed.
+        if (plan.drop_after_apply && applied) response.action = disposition::drop_after_apply;
     }
     response.delay = plan.delay;
     response.slow_body_pause = plan.slow_body_pause;

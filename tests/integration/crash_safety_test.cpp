@@ -229,5 +229,49 @@ TEST(CrashSafety, AnOlderEntryOfTheSameMitigationIsNotTakenForThisOne) {
     }
 }
 
+
+// RELIABILITY #7: s1sim applies every write, then drops the connection without answering. Each
+// outcome is unknown to s1pilot, which must learn by reading the threats (the notes by their
+// text) that every action took effect: one POST per action and threat, no second note, each
+// effect once, a run that ends ok, and a next run that sends nothing.
+TEST(AmbiguousPost, AppliedThenDroppedIsReconciledByReadingNeverResent) {
+    scenario s;
+    ASSERT_TRUE(s.sim->started());
+    const auto ids = unmitigated_ids(dataset(s.sim->dump()), 6);
+    ASSERT_EQ(ids.size(), 6u);
+    const auto file = s.fixture("crash.yaml");
+    ASSERT_NO_FATAL_FAILURE(fill_ids(file, ids));
+    s.s1pilot.write_config(s.console(), {file});
+
+    s.sim->set_faults("drop_after_apply=1");
+    auto run = s.s1pilot.once();
+    EXPECT_EQ(run.code, 0) << run.describe();
+    s.sim->set_faults("");
+    const auto posts = s.sim->posts();
+    for (const auto& p : posts) EXPECT_EQ(p.fault, "drop_after_apply") << p.path << ": a write answered";
+    auto again = s.s1pilot.once();
+    EXPECT_EQ(again.code, 0) << again.describe();
+    EXPECT_EQ(s.sim->posts().size(), posts.size()) << "the next run sent POSTs";
+
+    const dataset after(s.sim->dump());
+    for (const auto& id : ids) {
+        SCOPED_TRACE("threat " + id);
+        for (const auto* path : {&kill_path, &notes_path, &quarantine_path, &incident_path})
+            EXPECT_EQ(posts_for(posts, *path, id), 1u) << *path;
+        const auto* threat = after.find(id);
+        ASSERT_NE(threat, nullptr);
+        EXPECT_EQ(mitigations(*threat, "kill"), 1u);
+        EXPECT_EQ(mitigations(*threat, "quarantine"), 1u);
+        EXPECT_EQ(field(*threat, {"threatInfo", "incidentStatus"}), "in_progress");
+        EXPECT_EQ(after.notes(id).size(), 1u) << "a note posted twice, or lost";
+    }
+    auto records = s.s1pilot.audit_records();
+    for (const char* action : {"mitigate:kill", "note", "mitigate:quarantine", "incident:in_progress:true_positive"})
+        EXPECT_GE(count_events(records, "action.reconciled", "it-crash", action), 1u)
+            << "no action.reconciled record for " << action;
+    expect_audit_verifies(s.s1pilot.audit_path());
+    s.s1pilot.expect_token_never_written();
+}
+
 }  // namespace
 }  // namespace s1pilot::integration

@@ -152,6 +152,11 @@ TEST(Faults, DropAfterApplyIsTheAmbiguousCase) {
     auto entry = client->get("/_sim/requests").json().at("requests").at(0);
     EXPECT_EQ(entry.at("fault"), "drop_after_apply");
     EXPECT_EQ(entry.at("status").as_int64(), 200);
+
+    // Only writes are dropped: a read under the same fault is answered, so a client can
+    // reconcile by reading.
+    auto read = client->get(std::string(threats_path) + "?limit=1");
+    EXPECT_EQ(read.status, 200);
 }
 
 TEST(Faults, LatencyDelaysAndSlowBodyTricklesTheSameBytes) {
