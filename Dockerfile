@@ -23,7 +23,6 @@ RUN apt-get update \
 COPY --from=build /out/ /
 USER s1pilot
 VOLUME ["/var/lib/s1pilot", "/var/log/s1pilot"]
-EXPOSE 9109
-HEALTHCHECK --interval=30s --timeout=5s CMD ["s1pilot", "health"]
+# HEALTHCHECK (`s1pilot health`, probing the admin listener) comes with the ops step.
 ENTRYPOINT ["s1pilot"]
 CMD ["run", "-c", "/etc/s1pilot/s1pilot.yaml"]

@@ -9,8 +9,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
@@ -22,6 +24,7 @@
 #include "commands.hpp"
 #include "daemon_setup.hpp"
 #include "engine_factory.hpp"
+#include "systemd_notify.hpp"
 
 namespace s1pilot::app {
 namespace {
@@ -41,9 +44,44 @@ void stop_record(daemon_state& state, bool drained, const engine::engine& eng) {
     (void)state.audit->append(engine::daemon_event("daemon.stop", std::move(fields)));
 }
 
+/// WATCHDOG=1 from the event loop itself, so a stuck loop stops the pings and systemd restarts
+/// the service. Ends when the timer is cancelled (shutdown).
+asio::awaitable<void> watchdog_pings(asio::steady_timer& timer, std::chrono::microseconds period) {
+    for (;;) {
+        notify_watchdog();
+        timer.expires_after(period);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+    }
+}
+
+/// Until reload is built, a SIGHUP (`systemctl kill -s HUP`, a terminal hang-up) must not end
+/// the daemon: say so and keep running.
+void ignore_hang_ups(asio::signal_set& hang_ups) {
+    hang_ups.async_wait([&hang_ups](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        engine::log_warn("SIGHUP: reloading is not supported yet; restart s1pilot to apply changes", {});
+        ignore_hang_ups(hang_ups);
+    });
+}
+
 /// The daemon's life: reconcile, schedule, wait for a signal, drain.
 asio::awaitable<int> serve(engine::engine& eng, daemon_state& state, asio::signal_set& signals,
-                           std::chrono::seconds drain_timeout) {
+                           asio::signal_set& hang_ups, std::chrono::seconds drain_timeout) {
+    asio::steady_timer watchdog(co_await asio::this_coro::executor);
+    if (auto period = watchdog_period())
+        asio::co_spawn(watchdog.get_executor(), watchdog_pings(watchdog, *period), asio::detached);
+    ignore_hang_ups(hang_ups);
+    // Every path out of here stops the pings and the SIGHUP handler, so that ioc.run() returns.
+    struct stop_helpers {
+        asio::steady_timer& timer;
+        asio::signal_set& hang_ups;
+        ~stop_helpers() {
+            timer.cancel();
+            hang_ups.cancel();
+        }
+    } stop{watchdog, hang_ups};
+
     const auto reconciled = co_await eng.reconcile_pending();
     if (!reconciled.ok()) {
         engine::log_error("start-up reconciliation failed; not starting", {{"error", reconciled.error}});
@@ -53,11 +91,13 @@ asio::awaitable<int> serve(engine::engine& eng, daemon_state& state, asio::signa
     }
     eng.start_schedule();
     engine::log_info("s1pilot running", {{"playbooks", std::to_string(eng.playbooks().size())}});
+    notify_ready("running " + std::to_string(eng.playbooks().size()) + " playbook(s)");
 
     auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return exit_failure;
     engine::log_info("signal received: draining",
                      {{"signal", std::to_string(signal)}, {"drain_timeout", core::format_duration(drain_timeout)}});
+    notify_stopping("draining calls in flight");
     eng.stop();
     // A second signal means "now": nothing more is recorded; pending rows are reconciled at the
     // next start.
@@ -96,8 +136,9 @@ int run_daemon(const common_options& common, const run_options& options) {
     if (!eng) return exit;
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    asio::signal_set hang_ups(ioc, SIGHUP);
     std::exception_ptr failure;
-    asio::co_spawn(ioc, serve(*eng, state, signals, std::chrono::seconds(options.drain_seconds)),
+    asio::co_spawn(ioc, serve(*eng, state, signals, hang_ups, std::chrono::seconds(options.drain_seconds)),
                    [&](std::exception_ptr e, int code) {
                        failure = e;
                        exit = code;

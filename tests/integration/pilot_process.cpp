@@ -71,8 +71,11 @@ run_result pilot::once(const std::vector<std::string>& extra) const {
     return run(args);
 }
 
-std::unique_ptr<child_process> pilot::start(const std::vector<std::string>& args) const {
-    return std::make_unique<child_process>(spawn(args));
+std::unique_ptr<child_process> pilot::start(const std::vector<std::string>& args,
+                                            const std::map<std::string, std::string>& env) const {
+    auto options = spawn(args);
+    for (const auto& [name, value] : env) options.env[name] = value;
+    return std::make_unique<child_process>(std::move(options));
 }
 
 std::vector<json::object> pilot::audit_records() const {

@@ -45,8 +45,10 @@ public:
     run_result run(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 240s) const;
     /// `s1pilot once -c CONFIG EXTRA...`.
     run_result once(const std::vector<std::string>& extra = {}) const;
-    /// Starts `s1pilot ARGS...` without waiting (the crash tests kill it).
-    std::unique_ptr<child_process> start(const std::vector<std::string>& args) const;
+    /// Starts `s1pilot ARGS...` without waiting (the crash tests kill it), with `env` added to its
+    /// environment.
+    std::unique_ptr<child_process> start(const std::vector<std::string>& args,
+                                         const std::map<std::string, std::string>& env = {}) const;
 
     /// Every audit record, parsed (a line that is not a JSON object is a test failure).
     std::vector<boost::json::object> audit_records() const;
