@@ -3,6 +3,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 #include "playbook_parts.hpp"
@@ -37,6 +38,7 @@ bool valid_env_name(std::string_view name) {
 // Never describe() a secret's node: a value written inline is the secret itself.
 std::optional<secret_source> read_secret_source(reader& r, const YAML::Node& node, const std::string& path,
                                                 const std::filesystem::path& base) {
+    withheld_values withheld(r);
     if (node.IsScalar()) {
         r.error(node, path + " must not be written inline: use {file: PATH} or {env: NAME}");
         return std::nullopt;
@@ -46,7 +48,11 @@ std::optional<secret_source> read_secret_source(reader& r, const YAML::Node& nod
         return std::nullopt;
     }
     mapping fields(r, node, path);
-    fields.reject_unknown(r, secret_keys, path);
+    // Not reject_unknown: it echoes the key, and `token: {eyJ...}` is a mapping whose only key is
+    // the token.
+    for (const entry& e : fields.entries())
+        if (std::find(secret_keys.begin(), secret_keys.end(), e.key) == secret_keys.end())
+            r.error(e.key_node, path + ": unknown key (not shown); expected {file: PATH} or {env: NAME}");
     const entry* file = fields.find("file");
     const entry* env = fields.find("env");
     if (file != nullptr && env != nullptr) {
@@ -73,23 +79,35 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
     return static_cast<std::uint16_t>(value);
 }
 
+// Never echoes the URL: it may hold a password (user:pass@) or a token (?token=...).
 void parse_url(reader& r, const YAML::Node& node, const std::string& path, console_config& out) {
     auto text = read_string(r, node, path);
     if (!text) return;
-    auto parsed = boost::urls::parse_absolute_uri(*text);
-    const std::string expected = ": expected https://HOST[:PORT], not " + describe(node);
+    auto parsed = boost::urls::parse_uri(*text);
+    const std::string expected = path + ": expected https://HOST[:PORT]";
     if (!parsed) {
-        r.error(node, path + expected);
+        r.error(node, expected);
         return;
     }
     const boost::urls::url_view& u = *parsed;
-    if (u.scheme() != "https") {
-        r.error(node, path + ": must use https (the token must not travel in clear text), not " + describe(node));
+    if (u.has_userinfo()) {
+        r.error(node, path + ": must not contain user credentials (the token authenticates)");
         return;
     }
-    if (u.has_userinfo() || u.host().empty() || (!u.path().empty() && u.path() != "/") || u.has_query() ||
-        u.has_fragment()) {
-        r.error(node, path + expected);
+    if (u.has_query() || u.has_fragment()) {
+        r.error(node, path + ": must not contain a query or fragment");
+        return;
+    }
+    if (u.scheme() != "https") {
+        r.error(node, path + ": must use https (the token must not travel in clear text)");
+        return;
+    }
+    if (u.host().empty()) {
+        r.error(node, expected);
+        return;
+    }
+    if (!u.path().empty() && u.path() != "/") {
+        r.error(node, path + ": must not contain a path (s1pilot adds /web/api/v2.1): expected https://HOST[:PORT]");
         return;
     }
     out.host = u.host_address();
@@ -97,7 +115,7 @@ void parse_url(reader& r, const YAML::Node& node, const std::string& path, conso
     if (u.has_port()) {
         auto port = parse_port(u.port());
         if (!port || *port == 0) {
-            r.error(node, path + expected);
+            r.error(node, path + ": the port must be a number from 1 to 65535");
             return;
         }
         out.port = *port;
@@ -105,23 +123,29 @@ void parse_url(reader& r, const YAML::Node& node, const std::string& path, conso
     out.url = "https://" + std::string(u.encoded_host()) + (u.has_port() ? ":" + std::string(u.port()) : "");
 }
 
+// Never echoes the URL, for the same reasons as parse_url.
 void parse_proxy(reader& r, const YAML::Node& node, const std::string& path, console_config& out) {
     auto text = read_string(r, node, path);
     if (!text) return;
-    auto parsed = boost::urls::parse_absolute_uri(*text);
+    auto parsed = boost::urls::parse_uri(*text);
     if (parsed && parsed->has_userinfo()) {
-        // Credentials in the URL would be a secret written inline; don't echo it.
+        // Credentials in the URL would be a secret written inline.
         r.error(node, path + ": proxy credentials are not supported (they would be a secret written inline)");
         return;
     }
+    if (parsed && (parsed->has_query() || parsed->has_fragment())) {
+        r.error(node, path + ": must not contain a query or fragment");
+        return;
+    }
+    const std::string expected = path + ": expected http://HOST:PORT";
     if (!parsed || parsed->scheme() != "http" || parsed->host().empty() || !parsed->has_port() ||
-        (!parsed->path().empty() && parsed->path() != "/") || parsed->has_query()) {
-        r.error(node, path + ": expected http://HOST:PORT, not " + describe(node));
+        (!parsed->path().empty() && parsed->path() != "/")) {
+        r.error(node, expected);
         return;
     }
     auto port = parse_port(parsed->port());
     if (!port || *port == 0) {
-        r.error(node, path + ": expected http://HOST:PORT, not " + describe(node));
+        r.error(node, expected);
         return;
     }
     out.proxy = proxy_config{parsed->host_address(), *port};
@@ -129,7 +153,7 @@ void parse_proxy(reader& r, const YAML::Node& node, const std::string& path, con
 
 void parse_rate(reader& r, const entry& e, const std::string& path, rate_limit& out) {
     if (!e.value.IsMap()) {
-        r.error(e.value, path + ": expected a mapping like {rate: 5, burst: 10}, not " + describe(e.value));
+        r.error(e.value, path + ": expected a mapping like {rate: 5, burst: 10}" + r.not_found(e.value));
         return;
     }
     mapping fields(r, e.value, path);
@@ -146,7 +170,7 @@ std::optional<console_config> parse_console(reader& r, const entry& e, const std
                                             config_positions* positions) {
     const std::string path = "consoles." + e.key;
     if (!e.value.IsMap()) {
-        r.error(e.value, path + ": expected a mapping with url and token, not " + describe(e.value));
+        r.error(e.value, path + ": expected a mapping with url and token" + r.not_found(e.value));
         return std::nullopt;
     }
     const int errors_before = r.errors();
@@ -172,7 +196,7 @@ std::optional<console_config> parse_console(reader& r, const entry& e, const std
     if (const entry* limits = fields.find("rate_limits")) {
         if (!limits->value.IsMap()) {
             r.error(limits->value,
-                    path + ".rate_limits: expected a mapping with read and write, not " + describe(limits->value));
+                    path + ".rate_limits: expected a mapping with read and write" + r.not_found(limits->value));
         } else {
             mapping kinds(r, limits->value, path + ".rate_limits");
             kinds.reject_unknown(r, rate_limits_keys, path + ".rate_limits");
@@ -182,8 +206,8 @@ std::optional<console_config> parse_console(reader& r, const entry& e, const std
     }
     if (const entry* timeouts = fields.find("timeouts")) {
         if (!timeouts->value.IsMap()) {
-            r.error(timeouts->value, path + ".timeouts: expected a mapping like {connect: 10s, request: 30s}, not " +
-                                         describe(timeouts->value));
+            r.error(timeouts->value, path + ".timeouts: expected a mapping like {connect: 10s, request: 30s}" +
+                                         r.not_found(timeouts->value));
         } else {
             mapping t(r, timeouts->value, path + ".timeouts");
             t.reject_unknown(r, timeouts_keys, path + ".timeouts");
@@ -222,7 +246,7 @@ template <std::size_t N>
 std::optional<mapping> section(reader& r, const entry& e, const std::array<std::string_view, N>& keys,
                                std::string_view example) {
     if (!e.value.IsMap()) {
-        r.error(e.value, e.key + ": expected a mapping like " + std::string(example) + ", not " + describe(e.value));
+        r.error(e.value, e.key + ": expected a mapping like " + std::string(example) + r.not_found(e.value));
         return std::nullopt;
     }
     mapping fields(r, e.value, e.key);
@@ -246,13 +270,18 @@ std::optional<daemon_config> parse_config_text(reader& r, std::string_view text,
 
     if (const entry* consoles = fields.find("consoles"); consoles == nullptr) {
         r.error(fields.mark(), "missing required key \"consoles\" (at least one SentinelOne console)");
-    } else if (!consoles->value.IsMap() || consoles->value.size() == 0) {
-        r.error(consoles->value,
-                "consoles: expected a mapping of console names to {url, token}, not " + describe(consoles->value));
     } else {
-        mapping named(r, consoles->value, "consoles");
-        for (const entry& e : named.entries())
-            if (auto console = parse_console(r, e, base, positions)) out.consoles.emplace(e.key, std::move(*console));
+        // No value under consoles is echoed: it may be a pasted token or a URL with a password.
+        withheld_values withheld(r);
+        if (!consoles->value.IsMap() || consoles->value.size() == 0) {
+            r.error(consoles->value,
+                    "consoles: expected a mapping of console names to {url, token}" + r.not_found(consoles->value));
+        } else {
+            mapping named(r, consoles->value, "consoles");
+            for (const entry& e : named.entries())
+                if (auto console = parse_console(r, e, base, positions))
+                    out.consoles.emplace(e.key, std::move(*console));
+        }
     }
     if (const entry* e = fields.find("playbooks")) {
         if (e->value.IsSequence()) {

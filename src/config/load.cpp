@@ -146,22 +146,22 @@ void load_playbook_set(const std::vector<fs::path>& files, const daemon_config* 
 }
 
 void read_secrets(detail::reader& r, daemon_config& config, const detail::config_positions& where) {
-    auto read_into = [&](const secret_source& source, secret& into, const std::string& path, std::string_view what,
-                         const YAML::Mark& at) {
-        auto value = read_secret(source, what);
+    auto store = [&](std::variant<secret, secret_error> value, secret& into, const std::string& path,
+                     const YAML::Mark& at) {
         if (auto* error = std::get_if<secret_error>(&value))
             r.error(at, path + ": " + error->message);
         else
             into = std::move(std::get<secret>(value));
     };
+    // Tokens go into HTTP headers (read_token checks they can); the HMAC key is any bytes.
     for (auto& [name, console] : config.consoles)
-        read_into(console.token_source, console.token, "consoles." + name + ".token", "token",
-                  where.console_token.at(name));
+        store(read_token(console.token_source), console.token, "consoles." + name + ".token",
+              where.console_token.at(name));
     if (config.audit.hmac_key_source)
-        read_into(*config.audit.hmac_key_source, config.audit.hmac_key, "audit.hmac_key", "key",
-                  where.hmac_key.value());
+        store(read_secret(*config.audit.hmac_key_source, "key"), config.audit.hmac_key, "audit.hmac_key",
+              where.hmac_key.value());
     if (config.admin.token_source)
-        read_into(*config.admin.token_source, config.admin.token, "admin.token", "token", where.admin_token.value());
+        store(read_token(*config.admin.token_source), config.admin.token, "admin.token", where.admin_token.value());
 }
 
 void check_files(detail::reader& r, daemon_config& config, const detail::config_positions& where) {

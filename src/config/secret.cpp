@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,21 @@ std::string octal_mode(mode_t mode) {
     char buffer[8];
     std::snprintf(buffer, sizeof buffer, "%04o", static_cast<unsigned>(mode & 07777));
     return buffer;
+}
+
+std::string empty_message(const secret_source& source, std::string_view what) {
+    if (std::holds_alternative<secret_file>(source))
+        return describe(source) + " is empty: write the " + std::string(what) + " into it";
+    return describe(source) + " is empty: set it to the " + std::string(what);
+}
+
+bool blank(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+bool control_or_space(char c) noexcept {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte <= 0x20 || byte == 0x7F;
 }
 
 std::variant<secret, secret_error> read_file(const std::filesystem::path& path, std::string_view what) {
@@ -77,7 +93,7 @@ std::variant<secret, secret_error> read_file(const std::filesystem::path& path, 
         value.pop_back();
         if (!value.empty() && value.back() == '\r') value.pop_back();
     }
-    if (value.empty()) return secret_error{subject + " is empty: write the " + std::string(what) + " into it"};
+    if (value.empty()) return secret_error{empty_message(secret_file{path}, what)};
     secret result{std::move(value)};
     return result;
 }
@@ -126,10 +142,25 @@ std::variant<secret, secret_error> read_secret(const secret_source& source, std:
     if (value == nullptr)
         return secret_error{"environment variable " + name + " is not set: export it or use {file: PATH}"};
     std::string text = value;
-    if (text.empty())
-        return secret_error{"environment variable " + name + " is empty: set it to the " + std::string(what)};
+    if (text.empty()) return secret_error{empty_message(source, what)};
     secret result{std::move(text)};
     return result;
+}
+
+std::variant<secret, secret_error> read_token(const secret_source& source) {
+    auto value = read_secret(source, "token");
+    const auto* read = std::get_if<secret>(&value);
+    if (read == nullptr) return value;
+    std::string_view text = read->reveal();
+    while (!text.empty() && blank(text.back())) text.remove_suffix(1);
+    if (text.empty()) return secret_error{empty_message(source, "token")};
+    // The message names the source, never the value, nor where in it the character is.
+    if (std::any_of(text.begin(), text.end(), control_or_space))
+        return secret_error{describe(source) +
+                            ": the token contains a control character or space; a token is one line of printable "
+                            "characters"};
+    if (text.size() == read->reveal().size()) return value;
+    return secret{std::string(text)};
 }
 
 }  // namespace s1pilot::config

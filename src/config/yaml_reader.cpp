@@ -72,6 +72,27 @@ std::optional<YAML::Mark> too_deep_flow(std::string_view text) {
     return std::nullopt;
 }
 
+// yaml-cpp's messages ("illegal map value", "end of map not found") do not say that a tab in
+// the indentation caused them, and the tab is invisible in most editors.
+bool tab_in_indentation(std::string_view text, int line) {
+    if (line < 0) return false;
+    std::size_t start = 0;
+    for (int i = 0; i < line; ++i) {
+        start = text.find('\n', start);
+        if (start == std::string_view::npos) return false;
+        ++start;
+    }
+    for (std::size_t i = start; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i)
+        if (text[i] == '\t') return true;
+    return false;
+}
+
+std::string syntax_message(std::string_view text, const YAML::Exception& e) {
+    std::string message = "invalid YAML: " + e.msg;
+    if (tab_in_indentation(text, e.mark.line)) message += "; YAML indentation must use spaces, not tabs";
+    return message;
+}
+
 // Depth and size of the parsed tree, aliases counted each time they are used (a chain of aliases
 // expands exponentially). Stops descending at the limits, so it cannot recurse out of control.
 struct tree_check {
@@ -151,6 +172,11 @@ std::string describe(const YAML::Node& node) {
     return "\"" + text + "\"";
 }
 
+std::string reader::not_found(const YAML::Node& node) const {
+    if (withhold_values_ && node.IsScalar()) return {};
+    return ", not " + describe(node);
+}
+
 void reader::file_error(std::string message) {
     ++errors_;
     out_.push_back({core::severity::error, file_, 0, 0, std::move(message)});
@@ -174,10 +200,10 @@ std::optional<YAML::Node> parse_document(std::string_view text, reader& r, std::
         documents = YAML::LoadAll(std::string(text));
     } catch (const YAML::ParserException& e) {
         // DeepRecursion is a ParserException too: the block-nesting case.
-        r.error(e.mark, "invalid YAML: " + e.msg);
+        r.error(e.mark, syntax_message(text, e));
         return std::nullopt;
     } catch (const YAML::Exception& e) {
-        r.error(e.mark, "invalid YAML: " + e.msg);
+        r.error(e.mark, syntax_message(text, e));
         return std::nullopt;
     }
     YAML::Mark start;
@@ -249,7 +275,7 @@ bool is_plain_scalar(const YAML::Node& node) {
 
 std::optional<std::string> read_string(reader& r, const YAML::Node& node, std::string_view path) {
     if (node.IsScalar()) return node.Scalar();
-    r.error(node, std::string(path) + ": expected a string, not " + describe(node));
+    r.error(node, std::string(path) + ": expected a string" + r.not_found(node));
     return std::nullopt;
 }
 
@@ -260,7 +286,7 @@ std::optional<bool> read_bool(reader& r, const YAML::Node& node, std::string_vie
         if (v == "true") return true;
         if (v == "false") return false;
     }
-    r.error(node, std::string(path) + ": expected true or false, not " + describe(node));
+    r.error(node, std::string(path) + ": expected true or false" + r.not_found(node));
     return std::nullopt;
 }
 
@@ -273,7 +299,7 @@ std::optional<std::int64_t> read_integer(reader& r, const YAML::Node& node, std:
         if (ec == std::errc{} && end == text.data() + text.size() && value >= min && value <= max) return value;
     }
     r.error(node, std::string(path) + ": expected a whole number from " + std::to_string(min) + " to " +
-                      std::to_string(max) + ", not " + describe(node));
+                      std::to_string(max) + r.not_found(node));
     return std::nullopt;
 }
 
@@ -284,7 +310,7 @@ std::optional<double> read_positive_number(reader& r, const YAML::Node& node, st
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
         if (ec == std::errc{} && end == text.data() + text.size() && std::isfinite(value) && value > 0) return value;
     }
-    r.error(node, std::string(path) + ": expected a number greater than 0, not " + describe(node));
+    r.error(node, std::string(path) + ": expected a number greater than 0" + r.not_found(node));
     return std::nullopt;
 }
 
@@ -293,7 +319,7 @@ std::optional<std::chrono::milliseconds> read_duration(reader& r, const YAML::No
         auto d = core::parse_duration(node.Scalar());
         if (d && d->count() > 0) return *d;
     }
-    r.error(node, std::string(path) + ": expected a duration like 30s, 5m, 24h, not " + describe(node));
+    r.error(node, std::string(path) + ": expected a duration like 30s, 5m, 24h" + r.not_found(node));
     return std::nullopt;
 }
 
@@ -302,7 +328,7 @@ std::optional<std::uint64_t> read_size(reader& r, const YAML::Node& node, std::s
         auto size = core::parse_size(node.Scalar());
         if (size && *size > 0) return *size;
     }
-    r.error(node, std::string(path) + ": expected a size like 512KiB, 100MiB, not " + describe(node));
+    r.error(node, std::string(path) + ": expected a size like 512KiB, 100MiB" + r.not_found(node));
     return std::nullopt;
 }
 

@@ -46,11 +46,32 @@ public:
     /// Errors added through this reader so far.
     int errors() const noexcept { return errors_; }
 
+    /// `, not <describe(node)>`, the end of an "expected ..." message; nothing for a scalar while
+    /// values are withheld (see withheld_values).
+    std::string not_found(const YAML::Node& node) const;
+
 private:
+    friend class withheld_values;
     void add(core::severity level, const YAML::Mark& at, std::string message);
     std::string file_;
     std::vector<core::diagnostic>& out_;
     int errors_ = 0;
+    bool withhold_values_ = false;
+};
+
+/// While one lives, messages from its reader do not echo scalar values. Used under `consoles`
+/// and around secrets, where a value written in the wrong place may be a credential (a token
+/// pasted as a console, a password in a URL) and must not reach a terminal or a log.
+class withheld_values {
+public:
+    explicit withheld_values(reader& r) : reader_(r), before_(r.withhold_values_) { r.withhold_values_ = true; }
+    ~withheld_values() { reader_.withhold_values_ = before_; }
+    withheld_values(const withheld_values&) = delete;
+    withheld_values& operator=(const withheld_values&) = delete;
+
+private:
+    reader& reader_;
+    bool before_;
 };
 
 /// Parses `text` as exactly one YAML document, refusing documents nested deeper than
@@ -109,7 +130,7 @@ std::optional<E> read_choice(reader& r, const YAML::Node& node, std::string_view
         if (node.IsScalar() && node.Scalar() == name) return value;
         names.push_back(name);
     }
-    r.error(node, std::string(path) + ": expected one of " + join(names) + ", not " + describe(node));
+    r.error(node, std::string(path) + ": expected one of " + join(names) + r.not_found(node));
     return std::nullopt;
 }
 

@@ -6,7 +6,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "detail.hpp"
 
@@ -27,6 +30,13 @@
 //   agentTagsData: the list for tag key "<k>" must not be empty
 //   limit must be at least 1
 //   <key> must be a negative duration (now minus), e.g. -24h: "<d>" is in the future
+//   <key>: the value is not valid UTF-8            any string or list item; nothing else is said
+//                                                 about that value (it would print broken bytes)
+//   <key>: "<v>" is not an id (ids are decimal numbers)
+//                                                 scope keys (ids, agentIds, accountIds, siteIds,
+//                                                 groupIds); one per offending item
+//   <key>: "<v>" is not an id (ids are decimal numbers); to give several, write a YAML list: [<a>, <b>]
+//                                                 when <v> is ids separated by commas or spaces
 
 namespace s1pilot::filter {
 namespace detail {
@@ -127,6 +137,96 @@ bool check_allowed(const key_spec& key, const string_list& values, std::vector<c
     return ok;
 }
 
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(std::string_view text) noexcept {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        std::size_t length = 0;
+        unsigned char low = 0x80;
+        unsigned char high = 0xBF;
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        if (lead >= 0xC2 && lead <= 0xDF) {
+            length = 2;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            length = 3;
+            if (lead == 0xE0) low = 0xA0;   // overlong
+            if (lead == 0xED) high = 0x9F;  // surrogates
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            length = 4;
+            if (lead == 0xF0) low = 0x90;   // overlong
+            if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+        } else {
+            return false;
+        }
+        if (text.size() - i < length) return false;
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto c = static_cast<unsigned char>(text[i + k]);
+            if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return false;
+        }
+        i += length;
+    }
+    return true;
+}
+
+bool is_id(std::string_view text) noexcept {
+    return !text.empty() && text.size() <= 20 &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A value echoed in a message: shortened, with control characters escaped so that the message
+// stays on one line.
+std::string quoted(std::string_view text) {
+    std::size_t shown = std::min<std::size_t>(text.size(), 64);
+    while (shown < text.size() && (static_cast<unsigned char>(text[shown]) & 0xC0) == 0x80)
+        --shown;  // whole characters
+    std::string out = "\"";
+    for (char c : text.substr(0, shown)) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7F)
+            out += fmt::format("\\x{:02x}", byte);
+        else if (c == '"' || c == '\\')
+            out += {'\\', c};
+        else
+            out += c;
+    }
+    if (text.size() > shown) out += "...";
+    return out + "\"";
+}
+
+// "1,2" or "1 2": several ids written as one string, the natural mistake for a YAML list.
+std::vector<std::string_view> several_ids(std::string_view text) {
+    std::vector<std::string_view> ids;
+    constexpr std::string_view separators = ", \t";
+    std::size_t start = text.find_first_not_of(separators);
+    while (start != std::string_view::npos) {
+        const std::size_t end = std::min(text.find_first_of(separators, start), text.size());
+        ids.push_back(text.substr(start, end - start));
+        if (!is_id(ids.back())) return {};
+        start = text.find_first_not_of(separators, end);
+    }
+    if (ids.size() < 2) return {};
+    return ids;
+}
+
+// Scope keys select by id; anything else matches nothing (and a string with commas is sent as
+// one value with an encoded comma).
+bool check_ids(const key_spec& key, const string_list& values, std::vector<core::diagnostic>& out) {
+    bool ok = true;
+    for (const auto& v : values) {
+        if (v.empty() || is_id(v)) continue;  // an empty item has its own message
+        std::string message = fmt::format("{}: {} is not an id (ids are decimal numbers)", key.name, quoted(v));
+        if (auto ids = several_ids(v); !ids.empty())
+            message += fmt::format("; to give several, write a YAML list: [{}]", join(ids));
+        add(out, core::severity::error, std::move(message));
+        ok = false;
+    }
+    return ok;
+}
+
 bool type_fits(value_type type, const value& val) noexcept {
     switch (type) {
         case value_type::string_list: return std::holds_alternative<string_list>(val);
@@ -151,16 +251,25 @@ bool validate(const key_spec& key, const value& val, std::vector<core::diagnosti
             add(out, core::severity::error, fmt::format("{} must not be an empty list", key.name));
             return false;
         }
+        if (!std::all_of(list->begin(), list->end(), [](const std::string& s) { return valid_utf8(s); })) {
+            add(out, core::severity::error, fmt::format("{}: the value is not valid UTF-8", key.name));
+            return false;
+        }
         bool ok = true;
         if (std::any_of(list->begin(), list->end(), [](const std::string& s) { return s.empty(); })) {
             add(out, core::severity::error, fmt::format("{} must not contain an empty string", key.name));
             ok = false;
         }
+        if (key.scope && !check_ids(key, *list, out)) ok = false;
         return check_allowed(key, *list, out) && ok;
     }
     if (const auto* text = std::get_if<std::string>(&val)) {
         if (text->empty()) {
             add(out, core::severity::error, fmt::format("{} must not be empty", key.name));
+            return false;
+        }
+        if (!valid_utf8(*text)) {
+            add(out, core::severity::error, fmt::format("{}: the value is not valid UTF-8", key.name));
             return false;
         }
         if (key.kind == match_kind::agent_tags) {

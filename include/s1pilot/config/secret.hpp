@@ -63,4 +63,10 @@ struct secret_error {
 /// variable NAME`; `what` names the secret where a message needs it ("write the token into it").
 std::variant<secret, secret_error> read_secret(const secret_source& source, std::string_view what = "secret");
 
+/// Reads an API or admin token (it goes into an HTTP header): read_secret, then trailing
+/// whitespace (spaces, tabs, CR, LF) is removed, and a value that is then empty, or holds a
+/// control character or a space, is an error: `file PATH: the token contains a control character
+/// or space; a token is one line of printable characters` (or `environment variable NAME: ...`).
+std::variant<secret, secret_error> read_token(const secret_source& source);
+
 }  // namespace s1pilot::config

@@ -89,6 +89,15 @@ const std::vector<invalid_case> cases{
     {"bad-max-threats.yaml",
      {R"(bad-max-threats.yaml:5:16: limits.max_threats: expected a whole number from 1 to 100000, not "lots")",
       R"(bad-max-threats.yaml:6:14: limits.on_exceed: expected one of hold, first, not "skip")"}},
+    {"ids-as-one-string.yaml",
+     {R"(ids-as-one-string.yaml:3:12: siteIds: "1364475734565842019,1364475734565842020" is not an id (ids are decimal numbers); to give several, write a YAML list: [1364475734565842019, 1364475734565842020])"}},
+    {"non-numeric-ids.yaml",
+     {R"(non-numeric-ids.yaml:3:8: ids: "abc" is not an id (ids are decimal numbers))",
+      R"(non-numeric-ids.yaml:4:12: siteIds: " " is not an id (ids are decimal numbers))",
+      R"(non-numeric-ids.yaml:5:13: groupIds: "g-1" is not an id (ids are decimal numbers))"}},
+    {"invalid-utf8.yaml", {"invalid-utf8.yaml:4:28: threatDetails__contains: the value is not valid UTF-8"}},
+    {"tab-indentation.yaml",
+     {"tab-indentation.yaml:3:9: invalid YAML: illegal map value; YAML indentation must use spaces, not tabs"}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, InvalidPlaybook, ::testing::ValuesIn(cases),
@@ -172,6 +181,20 @@ TEST(InvalidPlaybooks, FileLargerThanOneMebibyteIsRefused) {
     std::filesystem::remove(path);
     EXPECT_THAT(fixtures::messages(result.diagnostics, path.parent_path()),
                 ElementsAre("s1pilot-config-test-huge.yaml: file is larger than 1 MiB: refused"));
+}
+
+TEST(InvalidPlaybooks, TabInIndentationIsNamed) {
+    const std::string hint = "; YAML indentation must use spaces, not tabs";
+    std::vector<s1pilot::core::diagnostic> diagnostics;
+    // A tab after spaces, and a tab before a list item.
+    EXPECT_FALSE(parse_playbook("name: t\nmatch:\n  siteIds: [1]\n\tosTypes: [linux]\n", "a.yaml", diagnostics));
+    EXPECT_FALSE(parse_playbook("name: t\nactions:\n \t- note: hi\n", "b.yaml", diagnostics));
+    // A syntax error on a line without a tab says nothing about tabs, even if another line has one.
+    EXPECT_FALSE(parse_playbook("name: t\t# note\nmatch:\n  siteIds: [1\n", "c.yaml", diagnostics));
+    EXPECT_THAT(fixtures::messages(diagnostics, ""),
+                ElementsAre("a.yaml:4:2: invalid YAML: end of map not found" + hint,
+                            "b.yaml:3:3: invalid YAML: illegal block entry" + hint,
+                            "c.yaml:4:1: invalid YAML: end of sequence flow not found"));
 }
 
 TEST(InvalidPlaybooks, MissingFileIsReportedByName) {

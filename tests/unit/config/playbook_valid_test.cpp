@@ -99,6 +99,21 @@ TEST(PlaybookValues, ScalarWhereAListIsWantedIsAListOfOne) {
     EXPECT_EQ(std::get<filter::string_list>(p->match.find("osTypes")->val), filter::string_list{"windows"});
 }
 
+TEST(PlaybookValues, YamlIntegerIdsKeepEveryDigit) {
+    // Ids are 19-digit numbers: read as their text, never through a double or an int64.
+    std::vector<core::diagnostic> d;
+    auto p = parse(
+        "name: t\nmatch:\n  siteIds: [1364475734565842019, 18446744073709551615]\n"
+        "  accountIds: [\"0433241117337583618\"]\nactions: [{mitigate: kill}]\n",
+        d);
+    ASSERT_TRUE(p) << (d.empty() ? "" : core::to_string(d[0]));
+    EXPECT_TRUE(d.empty());
+    EXPECT_EQ(std::get<filter::string_list>(p->match.find("siteIds")->val),
+              (filter::string_list{"1364475734565842019", "18446744073709551615"}));
+    EXPECT_EQ(std::get<filter::string_list>(p->match.find("accountIds")->val),
+              filter::string_list{"0433241117337583618"});
+}
+
 TEST(PlaybookValues, TimesBooleansNumbersAndTags) {
     std::vector<core::diagnostic> d;
     auto p = parse(scoped +

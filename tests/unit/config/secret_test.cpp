@@ -44,6 +44,12 @@ protected:
         return error != nullptr ? error->message : "(no error)";
     }
 
+    static std::string token_error_of(const secret_source& source) {
+        auto value = read_token(source);
+        auto* error = std::get_if<secret_error>(&value);
+        return error != nullptr ? error->message : "(no error)";
+    }
+
     fs::path dir_;
 };
 
@@ -102,6 +108,53 @@ TEST_F(SecretFile, NoMessageContainsTheValue) {
         auto p = write("leak", "s3cr3t-value\n", mode);
         EXPECT_EQ(error_of(secret_file{p}).find("s3cr3t"), std::string::npos);
     }
+}
+
+TEST_F(SecretFile, TokenLosesItsTrailingWhitespace) {
+    for (const char* content : {"tok\n\n", "tok\r\n", "tok  ", "tok \t\r\n\n", "tok"}) {
+        auto value = read_token(secret_file{write("t", content, 0600)});
+        ASSERT_TRUE(std::holds_alternative<secret>(value)) << std::get<secret_error>(value).message;
+        EXPECT_EQ(std::get<secret>(value).reveal(), "tok");
+    }
+    // read_secret (the HMAC key: any bytes) still removes one newline only.
+    EXPECT_EQ(std::get<secret>(read_secret(secret_file{write("k", "key \n", 0600)})).reveal(), "key ");
+}
+
+TEST_F(SecretFile, TokenWithAControlCharacterOrASpaceIsRefusedWithoutItsValue) {
+    const std::string canary = "CANARY-5d1e";
+    for (const std::string& content :
+         {"to\r" + canary + "\n", std::string("to\0", 3) + canary, "to " + canary, canary + "\nsecond-line\n",
+          "\t" + canary, canary + "\x7f", canary + "\x1b[0m"}) {
+        auto p = write("t", content, 0600);
+        const std::string message = token_error_of(secret_file{p});
+        EXPECT_EQ(message, "file " + p.string() +
+                               ": the token contains a control character or space; a token is one line of printable "
+                               "characters");
+        EXPECT_EQ(message.find(canary), std::string::npos);
+    }
+    auto blank = write("blank", "  \r\n\n", 0600);
+    auto value = read_token(secret_file{blank});
+    ASSERT_TRUE(std::holds_alternative<secret_error>(value));
+    EXPECT_EQ(std::get<secret_error>(value).message, "file " + blank.string() + " is empty: write the token into it");
+}
+
+TEST(SecretEnv, TokenIsTrimmedAndChecked) {
+    ::setenv("S1PILOT_SECRET_TEST", "from-env \n", 1);
+    auto value = read_token(secret_env{"S1PILOT_SECRET_TEST"});
+    ASSERT_TRUE(std::holds_alternative<secret>(value));
+    EXPECT_EQ(std::get<secret>(value).reveal(), "from-env");
+    ::setenv("S1PILOT_SECRET_TEST", "from\renv-CANARY", 1);
+    value = read_token(secret_env{"S1PILOT_SECRET_TEST"});
+    ASSERT_TRUE(std::holds_alternative<secret_error>(value));
+    EXPECT_EQ(std::get<secret_error>(value).message,
+              "environment variable S1PILOT_SECRET_TEST: the token contains a control character or space; a token is "
+              "one line of printable characters");
+    ::setenv("S1PILOT_SECRET_TEST", "\n", 1);
+    value = read_token(secret_env{"S1PILOT_SECRET_TEST"});
+    ASSERT_TRUE(std::holds_alternative<secret_error>(value));
+    EXPECT_EQ(std::get<secret_error>(value).message,
+              "environment variable S1PILOT_SECRET_TEST is empty: set it to the token");
+    ::unsetenv("S1PILOT_SECRET_TEST");
 }
 
 TEST(SecretEnv, ReadsTheVariable) {

@@ -60,6 +60,7 @@ inline value sample_value(const key_spec& k) {
     switch (k.type) {
         case value_type::string_list:
             if (!k.allowed.empty()) return string_list{std::string(k.allowed.front()), std::string(k.allowed.back())};
+            if (k.scope) return string_list{"1364475734565842019", "1364475734565842020"};  // ids only
             return string_list{"a,b c", "x&y=z+1"};
         case value_type::string:
             if (k.kind == match_kind::agent_tags) return std::string(R"({"env":["prod"],"ownerNin":["bob"]})");

@@ -1,5 +1,6 @@
 #include "s1pilot/core/diagnostic.hpp"
 #include "s1pilot/filter/filter.hpp"
+#include "s1pilot/filter/wire.hpp"
 
 #include <gtest/gtest.h>
 
@@ -86,6 +87,80 @@ TEST(FilterValidate, ListsMustBeNonEmptyWithoutEmptyStrings) {
     EXPECT_FALSE(ok);
     EXPECT_EQ(messages("filePath__contains", string_list{""}),
               lines{"filePath__contains must not contain an empty string"});
+}
+
+TEST(FilterValidate, ScopeKeysTakeOnlyDecimalIds) {
+    bool ok = true;
+    // A string where a YAML list was meant: one value with a comma, which matches nothing.
+    EXPECT_EQ(messages("siteIds", string_list{"1364475734565842019,1364475734565842020"}, &ok),
+              lines{R"(siteIds: "1364475734565842019,1364475734565842020" is not an id (ids are decimal numbers); )"
+                    R"(to give several, write a YAML list: [1364475734565842019, 1364475734565842020])"});
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(messages("groupIds", string_list{"11, 22 33"}),
+              lines{R"(groupIds: "11, 22 33" is not an id (ids are decimal numbers); )"
+                    R"(to give several, write a YAML list: [11, 22, 33])"});
+    EXPECT_EQ(messages("siteIds", string_list{" "}, &ok),
+              lines{R"(siteIds: " " is not an id (ids are decimal numbers))"});
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(messages("ids", string_list{"abc"}, &ok), lines{R"(ids: "abc" is not an id (ids are decimal numbers))"});
+    EXPECT_FALSE(ok);
+    // One message per offending item; a list with one bad part gets no list suggestion.
+    EXPECT_EQ(messages("agentIds", string_list{"12", "-5", "1,abc", "0x1F"}),
+              (lines{R"(agentIds: "-5" is not an id (ids are decimal numbers))",
+                     R"(agentIds: "1,abc" is not an id (ids are decimal numbers))",
+                     R"(agentIds: "0x1F" is not an id (ids are decimal numbers))"}));
+    EXPECT_EQ(messages("accountIds", string_list{" 123"}),
+              lines{R"(accountIds: " 123" is not an id (ids are decimal numbers))"});
+    // Up to 20 digits (2^64 - 1 has 20).
+    EXPECT_TRUE(messages("accountIds", string_list{"18446744073709551615", "0", "1364475734565842019"}, &ok).empty());
+    EXPECT_TRUE(ok);
+    EXPECT_EQ(messages("accountIds", string_list{"123456789012345678901"}),
+              lines{R"(accountIds: "123456789012345678901" is not an id (ids are decimal numbers))"});
+    // The echo stays on one line and short.
+    EXPECT_EQ(messages("ids", string_list{"1\n2\"3\\"}),
+              lines{R"(ids: "1\x0a2\"3\\" is not an id (ids are decimal numbers))"});
+    EXPECT_EQ(messages("ids", string_list{std::string(70, 'x')}),
+              lines{"ids: \"" + std::string(64, 'x') + "...\" is not an id (ids are decimal numbers)"});
+    // An empty item has its own message, not a second one.
+    EXPECT_EQ(messages("ids", string_list{"", "7"}), lines{"ids must not contain an empty string"});
+    // Other list keys take any text.
+    EXPECT_TRUE(messages("storylines", string_list{"abc,def"}).empty());
+}
+
+TEST(FilterValidate, TheSimulatorsQueryParserAppliesTheSameRules) {
+    // s1sim reads GET /threats through parse_query, which validates every term.
+    std::vector<core::diagnostic> problems;
+    EXPECT_FALSE(parse_query("siteIds=1364475734565842019%2C1364475734565842020&ids=abc&query=%FF", problems));
+    std::vector<std::string> text;
+    for (const auto& d : problems) text.push_back(core::to_string(d));
+    EXPECT_EQ(text,
+              (lines{R"(siteIds: "1364475734565842019,1364475734565842020" is not an id (ids are decimal numbers); )"
+                     R"(to give several, write a YAML list: [1364475734565842019, 1364475734565842020])",
+                     R"(ids: "abc" is not an id (ids are decimal numbers))", "query: the value is not valid UTF-8"}));
+    problems.clear();
+    EXPECT_TRUE(parse_query("siteIds=1364475734565842019,1364475734565842020", problems));
+    EXPECT_TRUE(problems.empty());
+}
+
+TEST(FilterValidate, StringValuesMustBeUtf8) {
+    bool ok = true;
+    EXPECT_EQ(messages("threatDetails__contains", string_list{"\xff\xfe"}, &ok),
+              lines{"threatDetails__contains: the value is not valid UTF-8"});
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(messages("displayName", std::string("caf\xc3"), &ok), lines{"displayName: the value is not valid UTF-8"});
+    EXPECT_FALSE(ok);
+    // Overlong, surrogate, above U+10FFFF, a lone continuation byte.
+    for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                            "a\x80"
+                            "b"})
+        EXPECT_EQ(messages("query", std::string(bad)), lines{"query: the value is not valid UTF-8"}) << bad;
+    // Only that: no other message repeats the broken bytes.
+    EXPECT_EQ(messages("osTypes", string_list{"linux", "\xffwindows"}), lines{"osTypes: the value is not valid UTF-8"});
+    EXPECT_EQ(messages("siteIds", string_list{"12\xff"}), lines{"siteIds: the value is not valid UTF-8"});
+    EXPECT_TRUE(messages("threatDetails__contains",
+                         string_list{"caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x99\x82"}, &ok)
+                    .empty());
+    EXPECT_TRUE(ok);
 }
 
 TEST(FilterValidate, WrongTypeNamesTheExpectedOne) {

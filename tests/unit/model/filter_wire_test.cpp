@@ -269,11 +269,13 @@ TEST(FilterParseQuery, WarningsDoNotFail) {
 // ---- from_json ------------------------------------------------------------------------------
 
 TEST(FilterFromJson, ToleratesKnownClientVariations) {
-    auto f = json_ok(R"({"ids":"1,2, 3","siteIds":["s1",1364475734565842019],"tenant":"true","resolved":false,)"
-                     R"("noteExists":"false","limit":"5","createdAt__gte":"2024-01-31T10:00:00Z",)"
-                     R"("agentTagsData":{"env":["prod"]},"countsFor":"osTypes"})");
+    auto f = json_ok(
+        R"({"ids":"1,2, 3","siteIds":["225494730938493804",1364475734565842019],"tenant":"true","resolved":false,)"
+        R"("noteExists":"false","limit":"5","createdAt__gte":"2024-01-31T10:00:00Z",)"
+        R"("agentTagsData":{"env":["prod"]},"countsFor":"osTypes"})");
     EXPECT_EQ(std::get<string_list>(f.find("ids")->val), (string_list{"1", "2", "3"}));
-    EXPECT_EQ(std::get<string_list>(f.find("siteIds")->val), (string_list{"s1", "1364475734565842019"}));
+    EXPECT_EQ(std::get<string_list>(f.find("siteIds")->val),
+              (string_list{"225494730938493804", "1364475734565842019"}));
     EXPECT_EQ(std::get<bool>(f.find("tenant")->val), true);
     EXPECT_EQ(std::get<bool>(f.find("resolved")->val), false);
     EXPECT_EQ(std::get<bool>(f.find("noteExists")->val), false);
