@@ -28,8 +28,12 @@ int run_verify(const verify_options& options) {
             return exit_failure;
         }
         std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        // Written by `echo` or an editor: one trailing newline is not part of the key.
-        if (!bytes.empty() && bytes.back() == '\n') bytes.pop_back();
+        // Written by `echo` or an editor (on Windows too): one trailing `\n` or `\r\n` is not part of
+        // the key, exactly as the daemon reads its secrets.
+        if (bytes.ends_with("\r\n"))
+            bytes.resize(bytes.size() - 2);
+        else if (bytes.ends_with('\n'))
+            bytes.pop_back();
         if (bytes.empty()) {
             std::cerr << "s1pilot: the key file " << options.key_file << " is empty\n";
             return exit_failure;
@@ -50,7 +54,8 @@ void add_audit_command(CLI::App& app, int& exit) {
         "Verify audit log files as one chain (contiguous seq, hashes; HMAC with --key-file). Names the first bad "
         "record as file:line. Exit 0 when it verifies, 1 when not.");
     verify->add_option("files", options->files, "Audit log files (rotated ones in any order)")->required();
-    verify->add_option("--key-file", options->key_file, "The audit HMAC key (one trailing newline is ignored)");
+    verify->add_option("--key-file", options->key_file,
+                       "The audit HMAC key (one trailing newline, \\n or \\r\\n, is ignored)");
     verify->callback([&exit, options] { exit = run_verify(*options); });
 }
 

@@ -3,11 +3,27 @@
 
 #include <cstdio>
 #include <exception>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "commands.hpp"
 
+namespace {
+
+// The process holds console tokens and the audit key in memory: a crash must never write them to
+// a core file, and no other process of the same user may read them through ptrace or /proc/PID/mem.
+// Best effort: a failure here (an unusual sandbox) is no reason not to run.
+void keep_secrets_out_of_core_dumps() {
+    (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    const rlimit none{0, 0};
+    (void)::setrlimit(RLIMIT_CORE, &none);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace s1pilot;
+    keep_secrets_out_of_core_dumps();
     CLI::App app{"s1pilot: carries out SentinelOne response playbooks", "s1pilot"};
     app.require_subcommand(1);
     app.fallthrough();  // `s1pilot validate -c FILE` as well as `s1pilot -c FILE validate`

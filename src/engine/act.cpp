@@ -135,8 +135,10 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
     std::vector<std::string> ids = call.threat_ids;
     for (int attempt = 1;; ++attempt) {
         if (stopping || !ready()) {
-            // Nothing more starts. Rows sent before stay pending: start-up reconciles them.
+            // Nothing more starts. Rows sent before stay pending: start-up reconciles them. Failed
+            // closed is fatal, so that the run ends failed (and `once` exits 1), not ok.
             if (attempt > 1) append(out.unknown, ids);
+            out.fatal = !ready();
             co_return out;
         }
         const auto rows = rows_for(id, job, ids, detail);
@@ -150,11 +152,40 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
         auto sent = co_await session.client->post_action(built);
         ++out.calls;
 
-        if (sent.status == s1::call_status::success) {
-            auto answer = answer_of(sent, outcome::success);
-            answer.affected = sent.value->affected;
-            out.fatal = !mark_done(rows) || !audit(result_event(id, who, answer));
-            append(out.done, ids);
+        // A 2xx that carries errors says nothing certain about what was applied: read first.
+        const bool answered_with_errors = sent.status == s1::call_status::success && !sent.value->errors.empty();
+        if (sent.status == s1::call_status::success && !answered_with_errors) {
+            const answer_split split = split_by_answer(ids, *sent.value);
+            // One action.result per outcome group, each naming its threats.
+            auto record = [&](const std::vector<std::string>& threats, outcome result, std::string why) {
+                call_identity group = who;
+                group.threat_ids = threats;
+                auto answer = answer_of(sent, result);
+                answer.affected = sent.value->affected;
+                if (result == outcome::failure)
+                    answer.error = std::move(why);
+                else
+                    answer.reason = std::move(why);
+                return audit(result_event(id, group, answer));
+            };
+            bool ok = true;
+            if (!split.done.empty() || (split.skipped.empty() && split.failed.empty())) {
+                ok = mark_done(rows_for(id, job, split.done, detail)) && record(split.done, outcome::success, {});
+                append(out.done, split.done);
+            }
+            // Skipped is the platform's final word (retrying would repeat it): done in the ledger.
+            for (const auto& [reason, threats] : split.skipped) {
+                ok = ok && mark_done(rows_for(id, job, threats, detail)) && record(threats, outcome::skipped, reason);
+                append(out.skipped, threats);
+            }
+            for (const auto& [reason, threats] : split.failed) {
+                ok = ok && mark_failed(rows_for(id, job, threats, detail), reason) &&
+                     record(threats, outcome::failure, reason);
+                append(out.failed, threats);
+                log_warn("action failed",
+                         {{"playbook", id.playbook}, {"run", id.run}, {"action", job.action_name}, {"error", reason}});
+            }
+            out.fatal = !ok;
             co_return out;
         }
         if (sent.status == s1::call_status::failed) {
@@ -168,7 +199,13 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
         }
 
         // The console may or may not have applied it: find out before anything is sent again.
-        if (!audit(result_event(id, who, answer_of(sent, outcome::unknown)))) {
+        auto unknown_answer = answer_of(sent, outcome::unknown);
+        if (answered_with_errors) {
+            unknown_answer.error = "the answer reported errors:";
+            for (const auto& e : sent.value->errors) unknown_answer.error += " " + s1::to_string(e) + ";";
+            unknown_answer.error.pop_back();
+        }
+        if (!audit(result_event(id, who, unknown_answer))) {
             out.fatal = true;
             co_return out;
         }

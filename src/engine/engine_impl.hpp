@@ -47,9 +47,23 @@ struct batch_outcome {
     std::vector<std::string> done;
     std::vector<std::string> failed;
     std::vector<std::string> unknown;  ///< still pending (the read could not decide)
+    std::vector<std::string> skipped;  ///< the console skipped them (not supported): done, not acted
     std::size_t calls = 0;
     std::size_t reconciled = 0;
     bool fatal = false;  ///< a ledger or audit write failed: the engine failed closed
+};
+
+/// A row whose effect is absent, with when it was last written (for the staleness check).
+struct pending_row {
+    std::string threat_id;
+    core::timestamp updated_at{};
+};
+
+/// Reconciliation's verdict on the rows whose effect is absent.
+struct resend_decision {
+    std::vector<std::string> resend;
+    std::vector<std::pair<std::vector<std::string>, std::string>> refused;  ///< marked failed, with why
+    std::vector<std::string> kept_pending;                                  ///< dry-run playbook: left as is
 };
 
 /// A fresh read of some threats (and their notes, for a note effect).
@@ -105,9 +119,15 @@ struct engine::impl {
                                                             const std::vector<std::string>& threat_ids,
                                                             const baseline_map* baselines);
 
-    /// Reconciles ledger rows left pending (start-up, or met again during a run).
+    /// What to do with rows whose effect is absent: resend, fail (with why) or keep pending.
+    detail::resend_decision decide_resend(const config::playbook* p, const config::action* action,
+                                          const row_detail& detail, bool at_start_up,
+                                          const std::vector<detail::pending_row>& absent) const;
+
+    /// Reconciles ledger rows left pending (start-up, or met again during a run). At start-up a
+    /// row is resent only while fresh (options.stale_pending_after) and in the playbook's scope.
     boost::asio::awaitable<reconcile_report> reconcile_entries(std::vector<state::ledger_entry> entries,
-                                                               const std::string& run_id);
+                                                               const std::string& run_id, bool at_start_up);
 
     /// One run from start to summary (run.cpp).
     boost::asio::awaitable<run_report> execute_run(const config::playbook& p, const trigger& t);

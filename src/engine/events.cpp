@@ -117,6 +117,7 @@ json::object result_event(const run_identity& id, const call_identity& call, con
     o["duration_ms"] = answer.duration_ms;
     o["dry_run"] = false;
     if (!answer.error.empty()) o["error"] = answer.error;
+    if (!answer.reason.empty()) o["reason"] = answer.reason;
     return o;
 }
 

@@ -76,6 +76,21 @@ limit_decision apply_limits(std::size_t left, const config::limits_config& limit
     return {false, max};
 }
 
+std::size_t match_limit(const filter::threat_filter& match, std::size_t n) {
+    for (const auto& t : match.terms()) {
+        if (t.key->kind != filter::match_kind::limit) continue;
+        if (const auto* cap = std::get_if<std::int64_t>(&t.val); cap != nullptr && *cap >= 0)
+            return std::min(n, static_cast<std::size_t>(*cap));
+    }
+    return n;
+}
+
+filter::threat_filter pin_upper_bound(filter::threat_filter match, core::timestamp run_start) {
+    if (match.find("createdAt__lt") == nullptr && match.find("createdAt__lte") == nullptr)
+        match.set(*filter::find_key("createdAt__lte"), run_start);
+    return match;
+}
+
 std::optional<filter::threat_filter> restrict_match(const filter::threat_filter& match,
                                                     const std::vector<std::string>& ids) {
     std::vector<std::string> kept;

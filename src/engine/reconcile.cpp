@@ -38,6 +38,17 @@ std::vector<state::action_row> rows_of(const std::vector<state::ledger_entry>& e
     return rows;
 }
 
+std::vector<detail::pending_row> pending_rows(const std::vector<state::ledger_entry>& entries,
+                                              const std::vector<std::string>& threat_ids) {
+    std::vector<detail::pending_row> out;
+    for (const auto& threat : threat_ids) {
+        const auto e = std::find_if(entries.begin(), entries.end(),
+                                    [&](const state::ledger_entry& x) { return x.row.threat_id == threat; });
+        out.push_back({threat, e == entries.end() ? core::timestamp{} : e->updated_at});
+    }
+    return out;
+}
+
 std::vector<std::string> threat_ids_of(const std::vector<state::ledger_entry>& entries) {
     std::vector<std::string> out;
     for (const auto& e : entries) out.push_back(e.row.threat_id);
@@ -46,8 +57,52 @@ std::vector<std::string> threat_ids_of(const std::vector<state::ledger_entry>& e
 
 }  // namespace
 
+detail::resend_decision engine::impl::decide_resend(const config::playbook* p, const config::action* action,
+                                                    const row_detail& detail, bool at_start_up,
+                                                    const std::vector<detail::pending_row>& absent) const {
+    detail::resend_decision out;
+    if (absent.empty()) return out;
+    std::vector<std::string> ids;
+    for (const auto& r : absent) ids.push_back(r.threat_id);
+    if (action == nullptr) {
+        out.refused.emplace_back(ids, p == nullptr ? "playbook no longer loaded" : "action no longer in the playbook");
+        return out;
+    }
+    if (p->mode == config::run_mode::dry_run) {
+        out.kept_pending = std::move(ids);
+        return out;
+    }
+    if (!at_start_up) {
+        out.resend = std::move(ids);  // met by a run that matched these threats just now
+        return out;
+    }
+    // A resend after start-up stands in for an analyst who may have acted meanwhile (set the
+    // threat false_positive over a weekend outage): only in the playbook's current scope, and only
+    // while the intent is recent; otherwise the next run decides afresh from the threat's state.
+    if (p->match.carried_scope() != detail.scope) {
+        out.refused.emplace_back(std::move(ids), "the playbook's scope changed since: not resent");
+        return out;
+    }
+    const auto now = services.clock->now();
+    const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(options.stale_pending_after);
+    std::map<core::timestamp, std::vector<std::string>> stale;
+    for (const auto& r : absent) {
+        if (now - r.updated_at > options.stale_pending_after)
+            stale[r.updated_at].push_back(r.threat_id);
+        else
+            out.resend.push_back(r.threat_id);
+    }
+    for (auto& [since, threats] : stale) {
+        out.refused.emplace_back(std::move(threats), "pending since " + core::format_timestamp(since) +
+                                                         ", longer than " + core::format_duration(window) +
+                                                         ": not resent; the next run acts again if the threat "
+                                                         "still matches");
+    }
+    return out;
+}
+
 asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<state::ledger_entry> entries,
-                                                                  const std::string& run_id) {
+                                                                  const std::string& run_id, bool at_start_up) {
     reconcile_report report;
     report.rows = entries.size();
     // Rows of one batch differ only in their mitigation baselines: group without them, so that
@@ -120,7 +175,10 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<st
                 report.undecided += chunk.size();
                 log_warn("pending actions could not be reconciled yet",
                          {{"playbook", playbook_name}, {"action", action_name}, {"error", read.error}});
-                if (!audit(reconciled_event(id, action_name, counts))) break;
+                if (!audit(reconciled_event(id, action_name, counts))) {
+                    report.error = not_ready;
+                    co_return report;
+                }
                 continue;
             }
             // A threat the console no longer returns cannot be acted on either: failed, not resent.
@@ -135,21 +193,25 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<st
                     missing.push_back(t);
             }
             counts.done = read.split.done;
-            counts.absent = read.split.resend;
-            const bool resend = action != nullptr && !counts.absent.empty();
-            counts.note = counts.absent.empty() ? ""
-                          : resend              ? "resending where the effect is absent"
-                          : p == nullptr        ? "marked failed: playbook no longer loaded"
-                                                : "marked failed: action no longer in the playbook";
+            const auto decided = decide_resend(p, action, *detail, at_start_up, pending_rows(group, read.split.resend));
+            counts.absent = decided.resend;
+            counts.note = counts.absent.empty() ? "" : "resending where the effect is absent";
             report.done += counts.done.size();
             report.undecided += counts.unknown.size();
             ok = mark_done(rows_of(group, counts.done, run_id)) && audit(reconciled_event(id, action_name, counts));
             if (ok && !missing.empty()) ok = give_up(missing, "the console did not return the threat");
-            if (ok && !counts.absent.empty() && !resend) {
-                report.failed += counts.absent.size();
-                ok = mark_failed(rows_of(group, counts.absent, run_id),
-                                 p == nullptr ? "playbook no longer loaded" : "action no longer in the playbook");
+            for (const auto& [ids, why] : decided.refused) {
+                if (ok) ok = give_up(ids, why);
             }
+            if (ok && !decided.kept_pending.empty()) {
+                // A dry-run playbook sends nothing, not even to finish what an enforcing run began.
+                reconcile_counts kept;
+                kept.unknown = decided.kept_pending;
+                kept.note = "left pending: playbook '" + playbook_name + "' is in dry-run mode, which sends nothing";
+                report.undecided += kept.unknown.size();
+                ok = audit(reconciled_event(id, action_name, kept));
+            }
+            const bool resend = !counts.absent.empty();
             if (ok && resend) {
                 detail::batch_job job;
                 job.action = action;
@@ -184,7 +246,7 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<st
                 } else {
                     job.call.request = std::move(*built);
                     const auto out = co_await act_on_batch(id, *session, std::move(job));
-                    report.done += out.done.size();
+                    report.done += out.done.size() + out.skipped.size();  // both rows are done
                     report.failed += out.failed.size();
                     report.undecided += out.unknown.size();
                     ok = !out.fatal;
@@ -201,7 +263,9 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<st
 
 asio::awaitable<reconcile_report> engine::reconcile_pending() {
     reconcile_report report;
-    if (impl_->options.plan) co_return report;  // plan writes nothing, so it reconciles nothing
+    // plan writes nothing, and a dry run sends nothing: a resend would be a real action. Rows stay
+    // pending for the next enforcing start.
+    if (impl_->options.plan || impl_->options.dry_run) co_return report;
     if (!impl_->ready()) {
         report.error = "not ready: " + impl_->not_ready;
         co_return report;
@@ -223,7 +287,7 @@ asio::awaitable<reconcile_report> engine::reconcile_pending() {
     const auto started = impl_->services.clock->now();
     (void)impl_->services.ledger->record_run(
         {*run_id, "(start-up reconciliation)", started, std::nullopt, "running", {}});
-    report = co_await impl_->reconcile_entries(std::move(*pending), *run_id);
+    report = co_await impl_->reconcile_entries(std::move(*pending), *run_id, true);
     (void)impl_->services.ledger->record_run(
         {*run_id, "(start-up reconciliation)", started, impl_->services.clock->now(), report.ok() ? "ok" : "failed",
          "done " + std::to_string(report.done) + ", failed " + std::to_string(report.failed) + ", undecided " +

@@ -36,6 +36,12 @@ std::size_t run_report::dry_calls() const noexcept {
     return n;
 }
 
+std::size_t run_report::skipped() const noexcept {
+    std::size_t n = 0;
+    for (const auto& a : actions) n += a.skipped;
+    return n;
+}
+
 std::string summary_line(const run_report& r) {
     const bool held = r.outcome == run_outcome::held;
     std::string line;
@@ -45,6 +51,7 @@ std::string summary_line(const run_report& r) {
     } else {
         line = fmt::format("{}: matched {}, acted {} ({} call{}), held {}, failed {}", r.playbook, r.matched, r.acted,
                            r.calls(), r.calls() == 1 ? "" : "s", held ? "yes" : "no", r.failures());
+        if (r.skipped() > 0) line += fmt::format(", skipped {}", r.skipped());
     }
     if (r.outcome == run_outcome::failed) line += ": error: " + r.error;
     if (r.outcome == run_outcome::coalesced) line += " (coalesced into the run in progress)";

@@ -84,6 +84,7 @@ public:
         report.calls += out.calls;
         report.reconciled += out.reconciled;
         report.threats_done += filter_target ? (out.done.empty() ? 0 : run_.report.acted) : out.done.size();
+        report.skipped += out.skipped.size();
         report.failures += out.failed.size() + out.unknown.size();
         failed.insert(failed.end(), out.failed.begin(), out.failed.end());
         failed.insert(failed.end(), out.unknown.begin(), out.unknown.end());
@@ -102,7 +103,7 @@ public:
             }
             if (*found) entries.push_back(std::move(**found));
         }
-        const auto settled = co_await engine_.reconcile_entries(std::move(entries), run_.id.run);
+        const auto settled = co_await engine_.reconcile_entries(std::move(entries), run_.id.run, false);
         co_return settled.ok();
     }
 
@@ -206,17 +207,8 @@ asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p,
     const auto max_threats = static_cast<std::size_t>(p.limits.max_threats);
 
     if (p.target == config::target_kind::filter) {
-        auto count = co_await session->client->count_threats(run.match);
-        if (!count.ok()) co_return finish(run_outcome::failed, "counting the match failed: " + count.error.message);
-        run.report.matched = run.report.after_ledger =
-            static_cast<std::size_t>(std::max<std::int64_t>(*count.value, 0));
-        if (run.report.matched > max_threats) {
-            audit(run_held_event(run.id, run.report.matched, run.report.after_ledger, p.limits.max_threats));
-            log_error("playbook held: more threats than max_threats", fields);
-            co_return finish(run_outcome::held, {});
-        }
-        if (run.report.matched == 0) co_return finish(run_outcome::ok, {});
-        run.report.acted = run.notes.matched = run.report.matched;
+        // Every count and POST of the run selects what existed at its start, no later arrival.
+        run.match = pin_upper_bound(std::move(run.match), run.started);
         std::vector<std::string> failed;
         for (std::size_t i = 0; i < p.actions.size(); ++i) {
             if (stopping) co_return finish(run_outcome::failed, "interrupted by shutdown");
@@ -224,6 +216,25 @@ asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p,
                 run.report.actions[i].skipped = 1;
                 continue;
             }
+            // Counted again before each action: an earlier action (or the console) may have
+            // changed what the match selects, and max_threats bounds every call, not the first.
+            auto count = co_await session->client->count_threats(run.match);
+            if (!count.ok()) co_return finish(run_outcome::failed, "counting the match failed: " + count.error.message);
+            const auto counted =
+                match_limit(run.match, static_cast<std::size_t>(std::max<std::int64_t>(*count.value, 0)));
+            if (i == 0) run.report.matched = run.report.after_ledger = counted;
+            if (counted > max_threats) {
+                audit(run_held_event(run.id, counted, counted, p.limits.max_threats));
+                log_error("playbook held: more threats than max_threats",
+                          {{"playbook", p.name},
+                           {"run", run.id.run},
+                           {"action", run.report.actions[i].action},
+                           {"matched", std::to_string(counted)},
+                           {"max_threats", std::to_string(p.limits.max_threats)}});
+                co_return finish(run_outcome::held, {});
+            }
+            if (counted == 0) break;  // nothing (left) to act on
+            if (i == 0) run.report.acted = run.notes.matched = counted;
             auto call = plan_filter_call(p.actions[i], run.match, run.notes);
             if (!call) co_return finish(run_outcome::failed, "refused to build the request: " + call.error().message());
             call->threat_ids = {filter_run_key(run.id.run)};
@@ -255,8 +266,10 @@ asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p,
         fail_closed("ledger: " + remaining.error().message);
         co_return finish(run_outcome::failed, not_ready);
     }
-    const auto left = threats_left(ids, *remaining);
+    auto left = threats_left(ids, *remaining);
     run.report.after_ledger = left.size();
+    // The match's `limit`: at most that many (the oldest left) per run; never sent in the GET.
+    left.resize(match_limit(run.match, left.size()));
 
     // 3. Limit.
     const auto limit = apply_limits(left.size(), p.limits);

@@ -22,7 +22,13 @@ std::string with_filter(std::string_view path, const filter::threat_filter& f) {
     std::string target(api_base);
     target += path;
     target += '?';
-    const std::string query = filter::to_query(f);
+    // The match's `limit` caps what the playbook acts on, which the engine applies; in a GET it
+    // would clash with the page size (the API refuses `limit` given twice).
+    filter::threat_filter without_limit = f;
+    for (const filter::term& t : f.terms()) {
+        if (t.key->kind == filter::match_kind::limit) without_limit.erase(t.key->name);
+    }
+    const std::string query = filter::to_query(without_limit);
     if (!query.empty()) {
         target += query;
         target += '&';

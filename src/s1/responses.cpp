@@ -115,7 +115,10 @@ parse_result<notes_page> parse_notes_page(std::string_view body) {
     for (const json::value& entry : data->get_array()) {
         const json::object* note = entry.if_object();
         if (!note) return parse_error{"notes: an entry is not an object"};
-        out.texts.push_back(string_of(*note, "text"));
+        // A note without its text cannot be compared: the threat's notes are unknown, not "".
+        const json::value* text = note->if_contains("text");
+        if (!text || !text->is_string()) return parse_error{"notes: an entry has no string text"};
+        out.texts.emplace_back(text->get_string());
     }
     out.next_cursor = cursor_of(root);
     return out;

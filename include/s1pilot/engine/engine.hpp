@@ -54,6 +54,10 @@ struct engine_options {
     /// `s1pilot plan`: dry, and nothing written anywhere (no audit, no ledger, no run id).
     bool plan = false;
     std::chrono::milliseconds max_splay{10'000};  ///< the first poll of a playbook waits up to this
+    /// Start-up reconciliation resends a pending row whose effect is absent only when the row was
+    /// written less than this long ago; an older one is marked failed and left to the next run,
+    /// which acts again only if the threat still matches (an analyst may have acted meanwhile).
+    std::chrono::milliseconds stale_pending_after{15 * 60 * 1000};
 };
 
 /// What start-up reconciliation found.
@@ -81,7 +85,10 @@ public:
 
     /// Reconciles every ledger row left `pending` (a crash, a kill, a lost answer) before anything
     /// else runs: reads the threats, marks done what took effect, resends what did not when its
-    /// playbook is still loaded (never blindly, never a note twice), fails the rest.
+    /// playbook is still loaded with the action and the same scope, is enforcing, and the row is
+    /// younger than options.stale_pending_after (never blindly, never a note twice); fails the
+    /// rest (a dry-run playbook's rows stay pending). Does nothing under options.plan or
+    /// options.dry_run: those send and write nothing.
     boost::asio::awaitable<reconcile_report> reconcile_pending();
 
     /// One run of `playbook`, now, restricted to `t.threat_ids` when given. When a run of that

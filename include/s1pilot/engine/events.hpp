@@ -46,7 +46,8 @@ struct call_answer {
     std::optional<std::int64_t> affected;
     std::string request_id;  ///< X-RQID
     std::int64_t duration_ms = 0;
-    std::string error;  ///< the API's error text or the transport failure; failures only
+    std::string error;   ///< the API's error text or the transport failure; failures only
+    std::string reason;  ///< skipped: why the console did not apply it (`remediate: not_supported`)
 };
 
 boost::json::object run_start_event(const run_identity& id, std::string_view trigger, std::string_view mode);

@@ -58,6 +58,16 @@ struct limit_decision {
 };
 limit_decision apply_limits(std::size_t left, const config::limits_config& limits);
 
+/// The match's `limit` key: at most this many threats per run (the oldest left after the ledger
+/// for `target: threats`; min(count, limit) for `target: filter`). Never sent in a GET, where
+/// `limit` is the page size. `n` itself when the match has none.
+std::size_t match_limit(const filter::threat_filter& match, std::size_t n);
+
+/// `target: filter`: the match with its upper time bound pinned to the run's start
+/// (`createdAt__lte`), unless it has one (`createdAt__lt` or `createdAt__lte`), so that every
+/// count and action of the run selects the same threats, not also those created meanwhile.
+filter::threat_filter pin_upper_bound(filter::threat_filter match, core::timestamp run_start);
+
 /// A run restricted to given threat ids (a webhook event): the match with `ids` set to the
 /// restriction, intersected with the match's own `ids` when it has some. nullopt when nothing is
 /// left (the run has nothing to do).

@@ -21,8 +21,10 @@ struct action_report {
     std::size_t threats_done = 0;  ///< threats for which this run made (or found) the action done
     std::size_t calls = 0;         ///< POSTs sent (resends included)
     std::size_t failures = 0;      ///< threats for which the action failed or stayed unknown
-    std::size_t skipped = 0;       ///< left out: an earlier action failed (on_error: stop)
-    std::size_t reconciled = 0;    ///< found done by reading the console after an unknown outcome
+    /// Not done and not failed: left out because an earlier action failed (on_error: stop), or
+    /// skipped by the console (a mitigation the agent's platform does not support).
+    std::size_t skipped = 0;
+    std::size_t reconciled = 0;  ///< found done by reading the console after an unknown outcome
     std::vector<dry_call> dry_calls;
 };
 
@@ -49,10 +51,12 @@ struct run_report {
     std::size_t calls() const noexcept;
     std::size_t failures() const noexcept;
     std::size_t dry_calls() const noexcept;
+    std::size_t skipped() const noexcept;
 };
 
-/// `contain-ransomware: matched 12, acted 12 (4 calls), held no, failed 0` (a dry run says
-/// `would act on 12 (4 calls)`; a failed run adds `: error ...`).
+/// `contain-ransomware: matched 12, acted 12 (4 calls), held no, failed 0` (`, skipped 3` when
+/// threats were skipped; a dry run says `would act on 12 (4 calls)`; a failed run adds
+/// `: error ...`).
 std::string summary_line(const run_report& r);
 
 /// The table of `s1pilot plan`: one block per playbook (playbook, matched, after ledger, held?)

@@ -28,10 +28,12 @@ struct page_request {
 };
 
 /// `/web/api/v2.1/threats?<filter>&sortBy=createdAt&sortOrder=asc&limit=1000[&cursor=...]`.
+/// The filter's own `limit` term is left out (the caller applies it; `limit` is the page size).
 /// Precondition: no relative times in `f` (resolve it first).
 std::string list_threats_target(const filter::threat_filter& f, const page_request& page);
 
-/// `/web/api/v2.1/threats?<filter>&countOnly=true&limit=1`.
+/// `/web/api/v2.1/threats?<filter>&countOnly=true&limit=1`, without the filter's `limit` term
+/// (the caller takes min(count, limit)).
 std::string count_threats_target(const filter::threat_filter& f);
 
 /// `/web/api/v2.1/threats/<id>/notes?limit=1000[&cursor=...]`.

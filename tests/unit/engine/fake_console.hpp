@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,6 +37,11 @@ public:
     std::vector<net::request> requests;               ///< every request, in order
     std::map<std::string, std::deque<fault>> faults;  ///< by path (no query), consumed in order
     std::size_t page_size = 3;                        ///< small pages: the cursor is exercised
+    /// 2xx bodies by path, consumed in order, replacing the default answer of an applied action
+    /// (details with `skipped`, per-threat results, top-level errors).
+    std::map<std::string, std::deque<std::string>> answers;
+    /// Called after an action is applied, before it is answered (the console changes meanwhile).
+    std::function<void(fake_console&)> after_post;
 
     /// Adds `n` ransomware threats on site 7, account 3, agents 500+i/2, created a second apart.
     void add_threats(std::size_t n, std::uint64_t first_id = 101) {
@@ -166,6 +172,11 @@ private:
         const std::string_view path = target.substr(0, question);
         const std::string_view query = question == std::string_view::npos ? "" : target.substr(question + 1);
         if (req.method == net::http_method::get) {
+            // GET faults: server_error only (a read that fails, for reconciliation tests).
+            if (auto found = faults.find(std::string(path)); found != faults.end() && !found->second.empty()) {
+                found->second.pop_front();
+                return answer(500, R"({"errors":[{"code":5000010,"title":"Internal server error"}]})");
+            }
             if (path == "/threats") return list(query);
             if (path.starts_with("/threats/") && path.ends_with("/notes")) {
                 const std::string id(path.substr(9, path.size() - 9 - 6));
@@ -186,9 +197,15 @@ private:
         if (scripted == fault::bad_request)
             return answer(400, R"({"errors":[{"code":4000010,"title":"Validation Error","detail":"scripted"}]})");
         const auto affected = apply(path, json::parse(req.body).as_object());
+        if (after_post) after_post(*this);
         if (scripted == fault::apply_then_drop) {
             return net::failure{net::failure_kind::lost_after_send, "connection reset after the request was sent",
                                 true};
+        }
+        if (auto found = answers.find(std::string(path)); found != answers.end() && !found->second.empty()) {
+            auto body = std::move(found->second.front());
+            found->second.pop_front();
+            return answer(200, std::move(body));
         }
         return answer(200, R"({"data":{"affected":)" + std::to_string(affected) + "}}");
     }

@@ -10,48 +10,6 @@
 namespace s1pilot::engine::test {
 namespace {
 
-/// A ledger that fails chosen writes, standing in for a full disk or a crash at that point.
-class failing_ledger final : public state::ledger {
-public:
-    explicit failing_ledger(state::ledger& real) : real_(real) {}
-    bool fail_pending = false;
-    bool fail_done = false;
-
-    state::result<std::vector<state::remaining_action>> remaining(
-        std::string_view playbook, const std::vector<std::string>& keys, const std::vector<std::string>& ids,
-        std::optional<std::chrono::milliseconds> cooldown) override {
-        return real_.remaining(playbook, keys, ids, cooldown);
-    }
-    state::result<void> mark_pending(const std::vector<state::action_row>& rows) override {
-        if (fail_pending) return failure();
-        return real_.mark_pending(rows);
-    }
-    state::result<void> mark_done(const std::vector<state::action_row>& rows) override {
-        if (fail_done) return failure();
-        return real_.mark_done(rows);
-    }
-    state::result<void> mark_failed(const std::vector<state::action_row>& rows, std::string_view reason) override {
-        return real_.mark_failed(rows, reason);
-    }
-    state::result<std::vector<state::ledger_entry>> pending() override { return real_.pending(); }
-    state::result<std::optional<state::ledger_entry>> find(std::string_view p, std::string_view a,
-                                                           std::string_view t) override {
-        return real_.find(p, a, t);
-    }
-    state::result<void> record_run(const state::run_record& run) override { return real_.record_run(run); }
-    state::result<std::optional<state::run_record>> find_run(std::string_view id) override {
-        return real_.find_run(id);
-    }
-    state::result<std::string> next_run_id() override { return real_.next_run_id(); }
-    state::result<void> integrity_check() override { return real_.integrity_check(); }
-
-private:
-    static state::error failure() {
-        return {state::make_error_code(state::errc::database_error), "ledger test.db: disk I/O error (simulated)"};
-    }
-    state::ledger& real_;
-};
-
 class reconcile_test : public engine_fixture {
 protected:
     std::unique_ptr<engine> make_failing(std::vector<config::playbook> playbooks, failing_ledger& ledger) {

@@ -81,7 +81,7 @@ run_identity identity() {
 
 TEST(audit_events, result_has_the_fields_of_design_6_in_order) {
     call_identity call{"mitigate:kill", "POST", "/web/api/v2.1/threats/mitigate/kill", {"1", "2"}, {}, "b-1", 1};
-    call_answer answer{outcome::success, 200, 2, "rq-9", 84, ""};
+    call_answer answer{outcome::success, 200, 2, "rq-9", 84, "", ""};
     EXPECT_EQ(json::serialize(result_event(identity(), call, answer)),
               R"({"event":"action.result","run":"r-000042","playbook":"contain-ransomware","playbook_sha256":")" +
                   std::string(64, 'f') +
@@ -89,7 +89,7 @@ TEST(audit_events, result_has_the_fields_of_design_6_in_order) {
                   R"("path":"/web/api/v2.1/threats/mitigate/kill","batch":"b-1","threat_ids":["1","2"],)"
                   R"("outcome":"success","http_status":200,"affected":2,"s1_request_id":"rq-9","attempt":1,)"
                   R"("duration_ms":84,"dry_run":false})");
-    answer = {outcome::failure, 400, std::nullopt, "rq-10", 3, "Validation Error (4000010)"};
+    answer = {outcome::failure, 400, std::nullopt, "rq-10", 3, "Validation Error (4000010)", ""};
     const auto failed = result_event(identity(), call, answer);
     EXPECT_EQ(failed.at("error").as_string(), "Validation Error (4000010)");
     EXPECT_TRUE(failed.at("affected").is_null());

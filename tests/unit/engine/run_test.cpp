@@ -161,7 +161,8 @@ TEST_F(run_test, target_filter_counts_then_sends_the_match_itself) {
     EXPECT_NE(console_.requests.front().target.find("countOnly=true"), std::string::npos);
     EXPECT_EQ(console_.posts()[0]->body,
               R"({"filter":{"siteIds":["7"],"accountIds":["3"],"classifications":["Ransomware"],)"
-              R"("createdAt__gte":"2026-01-01T00:00:00.000000Z"},"data":{"analystVerdict":"true_positive"}})");
+              R"("createdAt__gte":"2026-01-01T00:00:00.000000Z","createdAt__lte":"2026-01-02T00:00:00.000000Z"},)"
+              R"("data":{"analystVerdict":"true_positive"}})");
     const auto recorded = row("contain", "verdict:true_positive", "run:" + report.run_id);
     ASSERT_TRUE(recorded);
     EXPECT_EQ(recorded->status, state::action_status::done);

@@ -39,6 +39,19 @@ TEST(requests, list_without_filter_and_count) {
     EXPECT_EQ(count_threats_target(f), "/web/api/v2.1/threats?groupIds=5&countOnly=true&limit=1");
 }
 
+TEST(requests, the_filters_limit_is_never_sent_in_a_get) {
+    // The API refuses `limit` given twice: the page size is the only `limit` of a GET.
+    filter::threat_filter f;
+    f.set(*filter::find_key("siteIds"), filter::string_list{"11"});
+    f.set(*filter::find_key("limit"), std::int64_t{3});
+    EXPECT_EQ(list_threats_target(f, {}), "/web/api/v2.1/threats?siteIds=11&sortBy=createdAt&sortOrder=asc&limit=1000");
+    EXPECT_EQ(count_threats_target(f), "/web/api/v2.1/threats?siteIds=11&countOnly=true&limit=1");
+    // An action body keeps it (the seeds' bulk form).
+    auto verdict = verdict_request(f, analyst_verdict::true_positive);
+    ASSERT_TRUE(verdict);
+    EXPECT_NE(verdict->body.find(R"("limit":3)"), std::string::npos) << verdict->body;
+}
+
 TEST(requests, notes_target) {
     EXPECT_EQ(notes_target(1596270471532451327u), "/web/api/v2.1/threats/1596270471532451327/notes?limit=1000");
     EXPECT_EQ(notes_target(7, "a+b/c="), "/web/api/v2.1/threats/7/notes?limit=1000&cursor=a%2Bb%2Fc%3D");

@@ -63,6 +63,16 @@ TEST(responses, notes_page) {
     EXPECT_FALSE(parse_notes_page(R"({"data":[1]})"));
 }
 
+TEST(responses, a_note_without_a_string_text_makes_the_notes_unknown) {
+    // Read as "" it would let reconciliation conclude that a note is absent and post it again.
+    EXPECT_FALSE(parse_notes_page(R"({"data":[{"text":"ok"},{"createdAt":"2024-01-01T00:00:00Z"}]})"));
+    EXPECT_FALSE(parse_notes_page(R"({"data":[{"text":null}]})"));
+    EXPECT_FALSE(parse_notes_page(R"({"data":[{"text":42}]})"));
+    auto empty_text = parse_notes_page(R"({"data":[{"text":""}]})");
+    ASSERT_TRUE(empty_text);
+    EXPECT_EQ(empty_text->texts, (std::vector<std::string>{""}));
+}
+
 TEST(classify, statuses_and_failures) {
     const auto now = core::timestamp{};
     auto answer = [](unsigned status, std::string body = "{}", std::string retry_after = "") {
