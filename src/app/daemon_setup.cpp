@@ -35,11 +35,10 @@ std::variant<daemon_state, int> set_up(const setup_request& request, const core:
             return exit_usage;
         }
     }
-    for (auto& p : loaded.playbooks) {
-        if (request.names.empty() ||
-            std::find(request.names.begin(), request.names.end(), p.name) != request.names.end())
-            state.playbooks.push_back(std::move(p));
-    }
+    // Every playbook stays loaded even when some are named: the names choose what runs, while
+    // start-up reconciliation needs every playbook to judge the rows it left pending (a row of
+    // an unloaded playbook is never resent).
+    state.playbooks = std::move(loaded.playbooks);
 
     state::sqlite_options ledger_options;
     ledger_options.read_only = request.read_only;

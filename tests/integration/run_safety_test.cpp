@@ -56,30 +56,39 @@ std::vector<state::action_status> statuses(const fs::path& db, const std::string
     return out;
 }
 
-TEST(RunSafety, DryRunSendsNothingAndLeavesPendingRowsForTheNextEnforcingRun) {
-    scenario s;
-    ASSERT_TRUE(s.sim->started());
+// Leaves one pending `verdict:suspicious` row per returned threat whose effect is absent: the
+// verdict is refused (429) and s1pilot killed while it waits to try again, after its intent is
+// durable. The configuration holds pending-verdict.yaml and `others`.
+std::vector<std::string> leave_pending_verdicts(scenario& s, const std::vector<fs::path>& others = {}) {
     const auto ids = unsuspected_ids(dataset(s.sim->dump()), 4);
-    ASSERT_EQ(ids.size(), 4u);
+    EXPECT_EQ(ids.size(), 4u);
     const auto file = s.fixture("pending-verdict.yaml");
-    ASSERT_NO_FATAL_FAILURE(fill_ids(file, ids));
+    fill_ids(file, ids);
     auto console = s.console();
     console.retry = "{max_attempts: 5, base: 200ms, cap: 30s}";  // a 429 keeps the row pending a while
-    s.s1pilot.write_config(console, {file});
+    auto playbooks = others;
+    playbooks.insert(playbooks.begin(), file);
+    s.s1pilot.write_config(console, playbooks);
 
-    // Pending rows whose effect is absent: the verdict is refused (429) and s1pilot is killed
-    // while it waits to try again, after its intent is durable.
     s.sim->set_rate_limits("write=0.001/s:burst=0.5");
-    auto child = s.s1pilot.start({"once", "-c", s.s1pilot.config_path().string()});
+    auto child = s.s1pilot.start({"once", "-c", s.s1pilot.config_path().string(), "it-pending-verdict"});
     auto refused = [&] {
         for (const auto& p : s.sim->posts())
             if (p.path == verdict_path && p.status == 429) return true;
         return false;
     };
-    ASSERT_TRUE(wait_until([&] { return refused() || !child->running(); }, 180s) && refused()) << child->stderr_text();
-    ASSERT_TRUE(child->running()) << "s1pilot exited before it could be killed";
+    EXPECT_TRUE(wait_until([&] { return refused() || !child->running(); }, 180s) && refused()) << child->stderr_text();
+    EXPECT_TRUE(child->running()) << "s1pilot exited before it could be killed";
     EXPECT_EQ(child->stop(SIGKILL), 128 + SIGKILL);
     s.sim->set_rate_limits("read=1000/s:burst=1000");
+    return ids;
+}
+
+TEST(RunSafety, DryRunSendsNothingAndLeavesPendingRowsForTheNextEnforcingRun) {
+    scenario s;
+    ASSERT_TRUE(s.sim->started());
+    const auto ids = leave_pending_verdicts(s);
+    ASSERT_FALSE(HasFailure());
     const auto posts_before = s.sim->posts().size();
     const std::vector<state::action_status> all_pending(ids.size(), state::action_status::pending);
     ASSERT_EQ(statuses(s.s1pilot.state_path(), "it-pending-verdict", "verdict:suspicious", ids), all_pending);
@@ -99,6 +108,24 @@ TEST(RunSafety, DryRunSendsNothingAndLeavesPendingRowsForTheNextEnforcingRun) {
     for (const auto& id : ids) EXPECT_EQ(field(*after.find(id), {"threatInfo", "analystVerdict"}), "suspicious");
     EXPECT_GE(s.s1pilot.audit_events("action.reconciled").size(), 1u);
     expect_audit_verifies(s.s1pilot.audit_path());
+}
+
+// `once OTHER` still reconciles every playbook's pending rows with that playbook loaded: the rows
+// of a playbook that was merely not named are finished, not failed as "no longer loaded".
+TEST(RunSafety, NamingOnePlaybookStillReconcilesTheOthersPendingRows) {
+    scenario s;
+    ASSERT_TRUE(s.sim->started());
+    const auto ids = leave_pending_verdicts(s, {s.fixture("note-only.yaml")});
+    ASSERT_FALSE(HasFailure());
+
+    auto other = s.s1pilot.once({"it-note-only"});
+    EXPECT_EQ(other.code, 0) << other.describe();
+    const std::vector<state::action_status> all_done(ids.size(), state::action_status::done);
+    EXPECT_EQ(statuses(s.s1pilot.state_path(), "it-pending-verdict", "verdict:suspicious", ids), all_done);
+    for (const auto& r : s.s1pilot.audit_events("action.reconciled"))
+        EXPECT_EQ(boost::json::serialize(r).find("no longer loaded"), std::string::npos) << boost::json::serialize(r);
+    const dataset after(s.sim->dump());
+    for (const auto& id : ids) EXPECT_EQ(field(*after.find(id), {"threatInfo", "analystVerdict"}), "suspicious");
 }
 
 TEST(RunSafety, TheMatchsLimitCapsARunAndNeverReachesAGet) {
