@@ -74,17 +74,6 @@ std::vector<std::string> unmitigated_ids(const dataset& data, std::size_t n) {
     return ids;
 }
 
-// Replaces the fixture's `ids: ["@IDS@"]` with these ids.
-void fill_ids(const fs::path& playbook, const std::vector<std::string>& ids) {
-    auto text = read_text(playbook);
-    std::string list;
-    for (const auto& id : ids) list += (list.empty() ? "\"" : ", \"") + id + "\"";
-    const std::string placeholder = "ids: [\"@IDS@\"]";
-    ASSERT_NE(text.find(placeholder), std::string::npos);
-    text.replace(text.find(placeholder), placeholder.size(), "ids: [" + list + "]");
-    write_text(playbook, text);
-}
-
 // Starts `once`, waits (bounded) until `moment` holds, then SIGKILLs it.
 void kill_when(const scenario& s, const std::function<bool()>& moment, const std::string& what) {
     auto child = s.s1pilot.start({"once", "-c", s.s1pilot.config_path().string()});
@@ -228,7 +217,6 @@ TEST(CrashSafety, AnOlderEntryOfTheSameMitigationIsNotTakenForThisOne) {
         EXPECT_EQ(mitigations(*after.find(id), "quarantine"), 2u);
     }
 }
-
 
 // RELIABILITY #7: s1sim applies every write, then drops the connection without answering. Each
 // outcome is unknown to s1pilot, which must learn by reading the threats (the notes by their

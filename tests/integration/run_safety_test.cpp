@@ -19,17 +19,6 @@ namespace {
 
 const std::string verdict_path = std::string(api_prefix) + "/threats/analyst-verdict";
 
-// Replaces the fixture's `ids: ["@IDS@"]` with these ids.
-void fill_ids(const fs::path& playbook, const std::vector<std::string>& ids) {
-    auto text = read_text(playbook);
-    std::string list;
-    for (const auto& id : ids) list += (list.empty() ? "\"" : ", \"") + id + "\"";
-    const std::string placeholder = "ids: [\"@IDS@\"]";
-    ASSERT_NE(text.find(placeholder), std::string::npos);
-    text.replace(text.find(placeholder), placeholder.size(), "ids: [" + list + "]");
-    write_text(playbook, text);
-}
-
 // Up to `n` threats of site ...020 whose verdict is not `suspicious` yet.
 std::vector<std::string> unsuspected_ids(const dataset& data, std::size_t n) {
     std::vector<std::string> ids;

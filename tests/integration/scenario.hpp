@@ -3,6 +3,8 @@
 // s1pilot configuration pointed at it. Members are destroyed in reverse order: s1sim is stopped
 // before the directory is removed.
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +41,17 @@ public:
 /// The instant the pinned datasets end at: fixtures have no relative times, so any will do.
 inline core::timestamp pinned_instant() {
     return *core::parse_timestamp(pinned_now);
+}
+
+/// Replaces a fixture's `ids: ["@IDS@"]` with these ids (a test failure when it has none).
+inline void fill_ids(const fs::path& playbook, const std::vector<std::string>& ids) {
+    auto text = read_text(playbook);
+    std::string list;
+    for (const auto& id : ids) list += (list.empty() ? "\"" : ", \"") + id + "\"";
+    const std::string placeholder = "ids: [\"@IDS@\"]";
+    ASSERT_NE(text.find(placeholder), std::string::npos);
+    text.replace(text.find(placeholder), placeholder.size(), "ids: [" + list + "]");
+    write_text(playbook, text);
 }
 
 }  // namespace s1pilot::integration
