@@ -57,6 +57,21 @@ bool is_windows(const threat_store& store, const agent_record& a) {
     return a.os_type == store.known.windows || a.os_type == store.known.windows_legacy;
 }
 
+// The answer of an action that reports per threat, `{"data":{"details":[...],"affected":N}}`.
+// `apply(index, w)` acts on one selected threat, writes its details object, and says whether the
+// threat changed (what `affected` counts).
+template <class Apply>
+action_result details_answer(const std::vector<std::uint32_t>& selected, Apply apply) {
+    action_result result;
+    json_writer w(result.body);
+    std::int64_t affected = 0;
+    w.begin_object().key("data").begin_object().key("details").begin_array();
+    for (std::uint32_t index : selected)
+        if (apply(index, w)) ++affected;
+    w.end_array().member_number("affected", affected).end_object().end_object();
+    return result;
+}
+
 action_result mitigate(threat_store& store, std::string_view action, const std::vector<std::uint32_t>& selected,
                        micros now) {
     // The mitigationStatus[] entries use underscore names without the dash.
@@ -66,11 +81,7 @@ action_result mitigate(threat_store& store, std::string_view action, const std::
     std::replace(entry_name.begin(), entry_name.end(), '-', '_');
     const string_id entry_action = store.strings.intern(entry_name);
     const bool sets_mitigated = action == "kill" || action == "quarantine" || action == "remediate";
-    action_result result;
-    json_writer w(result.body);
-    std::int64_t affected = 0;
-    w.begin_object().key("data").begin_object().key("details").begin_array();
-    for (std::uint32_t index : selected) {
+    return details_answer(selected, [&](std::uint32_t index, json_writer& w) {
         threat_record& t = store.threats[index];
         agent_record& agent = store.agents[t.agent];
         const bool supported = action == "rollback-remediation" ? is_windows(store, agent)
@@ -82,15 +93,13 @@ action_result mitigate(threat_store& store, std::string_view action, const std::
         w.end_array().key("skipped").begin_array();
         if (!supported) w.begin_object().member("action", entry_name).member("reason", "not_supported").end_object();
         w.end_array().end_object();
-        if (!supported) continue;
-        ++affected;
+        if (!supported) return false;
         store.append_mitigation(index, entry_action, store.known.success, now);
         if (sets_mitigated) t.mitigation_status = store.known.mitigated;
         if (action == "network-quarantine") agent.network_status = store.known.disconnected;
         t.updated_at = now;
-    }
-    w.end_array().member_number("affected", affected).end_object().end_object();
-    return result;
+        return true;
+    });
 }
 
 action_result set_incident(threat_store& store, const json::object& data, const std::vector<std::uint32_t>& selected,
@@ -103,24 +112,19 @@ action_result set_incident(threat_store& store, const json::object& data, const 
         return {400, {}, "data.analystVerdict must be one of " + list_of(verdicts)};
     const string_id status_id = store.strings.intern(*status);
     const string_id verdict_id = verdict != nullptr ? store.strings.intern(*verdict) : null_string;
-    action_result result;
-    json_writer w(result.body);
-    std::int64_t affected = 0;
-    w.begin_object().key("data").begin_object().key("details").begin_array();
-    for (std::uint32_t index : selected) {
+    return details_answer(selected, [&](std::uint32_t index, json_writer& w) {
         threat_record& t = store.threats[index];
-        bool changed = t.incident_status != status_id || (verdict_id != null_string && t.analyst_verdict != verdict_id);
+        const bool changed =
+            t.incident_status != status_id || (verdict_id != null_string && t.analyst_verdict != verdict_id);
         if (changed) {
-            ++affected;
             t.incident_status = status_id;
             if (verdict_id != null_string) t.analyst_verdict = verdict_id;
             t.updated_at = now;
         }
         w.begin_object().member("threatId", id_text(t.id)).member("result", changed ? "updated" : "already_set");
         w.member("analystVerdict", store.strings.get(t.analyst_verdict)).end_object();
-    }
-    w.end_array().member_number("affected", affected).end_object().end_object();
-    return result;
+        return changed;
+    });
 }
 
 action_result set_verdict(threat_store& store, const json::object& data, const std::vector<std::uint32_t>& selected,
@@ -129,23 +133,17 @@ action_result set_verdict(threat_store& store, const json::object& data, const s
     if (verdict == nullptr || !one_of(verdicts, *verdict))
         return {400, {}, "data.analystVerdict is required and must be one of " + list_of(verdicts)};
     const string_id verdict_id = store.strings.intern(*verdict);
-    action_result result;
-    json_writer w(result.body);
-    std::int64_t affected = 0;
-    w.begin_object().key("data").begin_object().key("details").begin_array();
-    for (std::uint32_t index : selected) {
+    return details_answer(selected, [&](std::uint32_t index, json_writer& w) {
         threat_record& t = store.threats[index];
-        bool changed = t.analyst_verdict != verdict_id;
+        const bool changed = t.analyst_verdict != verdict_id;
         if (changed) {
-            ++affected;
             t.analyst_verdict = verdict_id;
             t.updated_at = now;
         }
         w.begin_object().member("threatId", id_text(t.id)).member("result", changed ? "updated" : "not_changed");
         w.end_object();
-    }
-    w.end_array().member_number("affected", affected).end_object().end_object();
-    return result;
+        return changed;
+    });
 }
 
 std::string affected_body(std::int64_t affected) {
