@@ -72,10 +72,6 @@ void sort_from(std::vector<core::diagnostic>& diagnostics, std::size_t first) {
                      });
 }
 
-bool is_playbook_file(const fs::path& p) {
-    return p.extension() == ".yaml" || p.extension() == ".yml";
-}
-
 // A directory stands for its *.yaml/*.yml files, sorted so that runs and messages are stable.
 std::vector<fs::path> expand(const fs::path& path) {
     std::error_code ec;
@@ -207,6 +203,10 @@ load_result load(const fs::path& path, const std::vector<fs::path>* playbook_fil
 }
 
 }  // namespace
+
+bool is_playbook_file(const fs::path& p) {
+    return p.extension() == ".yaml" || p.extension() == ".yml";
+}
 
 load_result load_playbooks(const std::vector<fs::path>& files, const daemon_config* config) {
     load_result out;

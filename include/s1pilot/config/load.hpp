@@ -28,6 +28,11 @@ struct load_result {
     bool ok() const noexcept { return !core::has_errors(diagnostics); }
 };
 
+/// Whether a file of a playbook directory is a playbook: its name ends in `.yaml` or `.yml`
+/// (editor swap and backup files such as `.x.yaml.swp` and `x.yaml~` do not). The one rule for
+/// loading a directory and for watching it.
+bool is_playbook_file(const std::filesystem::path& p);
+
 /// Loads playbook files (a directory stands for its `*.yaml`/`*.yml` files). Names must be unique
 /// across the set (a duplicate reports both locations). With `config`, each playbook's console
 /// must exist there, and an omitted console becomes the only configured one.
