@@ -139,7 +139,7 @@ result<void> writer::open_current(bool sync_directory) {
 
 error writer::fail(std::string message) {
     error failure{make_error_code(errc::io_error),
-                  std::move(message) + "; the audit log refuses further records until s1pilot restarts"};
+                  std::move(message) + "; the audit log refuses further records until it recovers"};
     failure_ = failure;
     return failure;
 }
@@ -161,6 +161,14 @@ result<void> writer::rotate() {
     if (auto synced = detail::sync_directory(path()); !synced) return fail(synced.error().message);
     if (auto opened = open_current(true); !opened) return fail(opened.error().message);
     size_ = 0;
+    return {};
+}
+
+result<void> writer::recover() {
+    if (!failure_) return {};
+    auto reopened = open(options_, *clock_);
+    if (!reopened) return reopened.error();
+    *this = std::move(*reopened);
     return {};
 }
 

@@ -1,10 +1,8 @@
-// Exactly once per (playbook, action, threat): the durable intent before the POST, the result
-// after it, and reading the console back whenever the outcome of a POST is unknown.
+// Exactly once per (playbook, action, threat), carried out: the durable intent before the POST,
+// then what batch.hpp's decide() says of the answer (record it; read the threats back when the
+// effect is unknown; send again only where the read shows it absent).
 
-#include "s1pilot/core/error.hpp"
 #include "s1pilot/engine/logging.hpp"
-
-#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <unordered_map>
@@ -48,6 +46,7 @@ call_answer answer_of(const s1::call_result<T>& r, outcome result) {
     a.request_id = r.request_id();
     for (const auto& attempt : r.attempts) a.duration_ms += attempt.duration.count();
     if (!r.ok()) a.error = r.error.message;
+    if (r.value) a.affected = r.value->affected;
     return a;
 }
 
@@ -55,41 +54,127 @@ void append(std::vector<std::string>& to, const std::vector<std::string>& from) 
     to.insert(to.end(), from.begin(), from.end());
 }
 
+/// One batch being carried out: the decisions of batch.hpp turned into ledger rows, audit
+/// records and the outcome the run reports.
+class batch_driver {
+public:
+    batch_driver(engine::impl& engine, const run_identity& id, console_session& session, batch_job& job)
+        : engine_(engine),
+          id_(id),
+          job_(job),
+          detail_{session.config.name, job.scope, job.call.note_text, std::nullopt} {}
+
+    /// The rows as of this batch: the ledger keeps what a later reconciliation needs.
+    std::vector<state::action_row> rows(const std::vector<std::string>& threats) const {
+        return rows_for(id_, job_, threats, detail_);
+    }
+
+    /// Records a decided step: the ledger first, then the audit (the record says what the ledger
+    /// now holds). False when a write failed (the engine has failed closed).
+    asio::awaitable<bool> record_answer(const call_identity& who, const s1::call_result<s1::action_response>& sent,
+                                        const batch_step& step, batch_outcome& out) {
+        bool ok = true;
+        if (!step.done.empty()) {
+            ok = co_await settle(step.done, true, {}) && co_await record(who, sent, step.done, outcome::success, {});
+            append(out.done, step.done);
+        }
+        // Skipped is the platform's final word (retrying would repeat it): done in the ledger.
+        for (const auto& [reason, threats] : step.skipped) {
+            ok = ok && co_await settle(threats, true, {}) &&
+                 co_await record(who, sent, threats, outcome::skipped, reason);
+            append(out.skipped, threats);
+        }
+        for (const auto& [reason, threats] : step.failed) {
+            ok = ok && co_await settle(threats, false, reason) &&
+                 co_await record(who, sent, threats, outcome::failure, reason);
+            append(out.failed, threats);
+            log_warn("action failed",
+                     {{"playbook", id_.playbook}, {"run", id_.run}, {"action", job_.action_name}, {"error", reason}});
+        }
+        std::vector<std::string> unknown = step.reconcile;
+        append(unknown, step.give_up);
+        if (!unknown.empty()) ok = ok && co_await record(who, sent, unknown, outcome::unknown, step.why);
+        if (!step.give_up.empty()) {
+            append(out.failed, step.give_up);
+            reconcile_counts counts;
+            counts.absent = step.give_up;
+            counts.note =
+                "marked failed: a target: filter call cannot be checked per threat; the next run evaluates the "
+                "match again";
+            const std::string why = "outcome unknown (target: filter)";
+            ok = ok && co_await settle(step.give_up, false, why) && co_await reconciled(counts);
+        }
+        co_return ok;
+    }
+
+    /// After a read: done, given up, left pending; what is resent is recorded by the next send.
+    asio::awaitable<bool> record_read(const batch_step& step, int attempts, batch_outcome& out) {
+        reconcile_counts counts;
+        counts.done = step.done;
+        counts.unknown = step.pending;
+        counts.absent = step.resend.empty() ? step.give_up : step.resend;
+        counts.note = !step.resend.empty() ? "resending where the effect is absent"
+                      : !step.give_up.empty()
+                          ? "marked failed: the effect is absent after " + std::to_string(attempts) + " sends"
+                      : !step.pending.empty() ? "left pending: " + (step.why.empty() ? "not found" : step.why)
+                                              : "";
+        const std::string why = "effect absent after an unknown outcome";
+        bool ok = co_await settle(step.done, true, {});
+        ok = ok && co_await settle(step.give_up, false, why);
+        ok = ok && co_await reconciled(counts);
+        append(out.done, step.done);
+        append(out.unknown, step.pending);
+        append(out.failed, step.give_up);
+        out.reconciled += step.done.size();
+        co_return ok;
+    }
+
+    /// Marks `threats` done, or failed with `why`.
+    asio::awaitable<bool> settle(const std::vector<std::string>& threats, bool done, const std::string& why) {
+        if (threats.empty()) co_return true;
+        auto settled = rows(threats);
+        if (done) co_return co_await engine_.mark_done(std::move(settled));
+        co_return co_await engine_.mark_failed(std::move(settled), why);
+    }
+
+private:
+    asio::awaitable<bool> record(const call_identity& who, const s1::call_result<s1::action_response>& sent,
+                                 const std::vector<std::string>& threats, outcome result, const std::string& why) {
+        call_identity group = who;
+        group.threat_ids = threats;
+        auto answer = answer_of(sent, result);
+        if (result == outcome::failure || result == outcome::unknown)
+            answer.error = why;
+        else
+            answer.reason = why;
+        auto event = result_event(id_, group, answer);
+        co_return co_await engine_.audit(std::move(event));
+    }
+
+    asio::awaitable<bool> reconciled(const reconcile_counts& counts) {
+        auto event = reconciled_event(id_, job_.action_name, counts);
+        co_return co_await engine_.audit(std::move(event));
+    }
+
+    engine::impl& engine_;
+    const run_identity& id_;
+    batch_job& job_;
+    row_detail detail_;
+};
+
 }  // namespace
 
-void engine::impl::fail_closed(const std::string& why) {
-    if (not_ready.empty()) {
-        not_ready = why;
-        log_error("failing closed: no action will be sent", {{"reason", why}});
+std::vector<call_target> detail::targets_of(const std::vector<std::string>& threat_ids,
+                                            const std::vector<s1::threat_record>& read) {
+    std::unordered_map<s1::object_id, s1::object_id> agent_of;
+    for (const auto& t : read) agent_of.emplace(t.id, t.agent_id);
+    std::vector<call_target> out;
+    for (const auto& threat : threat_ids) {
+        const auto id = s1::parse_object_id(threat).value_or(0);
+        const auto agent = agent_of.find(id);
+        out.push_back({id, agent == agent_of.end() ? 0 : agent->second});
     }
-}
-
-bool engine::impl::audit(const boost::json::object& record) {
-    if (services.audit == nullptr || options.plan) return true;
-    auto r = services.audit->append(record);
-    if (r) return true;
-    fail_closed("audit log: " + r.error().message);
-    return false;
-}
-
-bool engine::impl::mark_pending(const std::vector<state::action_row>& rows) {
-    auto r = services.ledger->mark_pending(rows);
-    if (!r) fail_closed("ledger: " + r.error().message);
-    return r.has_value();
-}
-
-bool engine::impl::mark_done(const std::vector<state::action_row>& rows) {
-    if (rows.empty()) return true;
-    auto r = services.ledger->mark_done(rows);
-    if (!r) fail_closed("ledger: " + r.error().message);
-    return r.has_value();
-}
-
-bool engine::impl::mark_failed(const std::vector<state::action_row>& rows, std::string_view reason) {
-    if (rows.empty()) return true;
-    auto r = services.ledger->mark_failed(rows, reason);
-    if (!r) fail_closed("ledger: " + r.error().message);
-    return r.has_value();
+    return out;
 }
 
 asio::awaitable<effect_read> engine::impl::read_effect(console_session& session, const effect& expected,
@@ -116,164 +201,84 @@ asio::awaitable<effect_read> engine::impl::read_effect(console_session& session,
         }
     }
     out.ok = true;
-    out.split = split_by_effect(
-        expected, threat_ids, out.threats,
-        [&out](const std::string& id) -> const std::vector<std::string>* {
-            const auto found = out.notes.find(id);
-            return found == out.notes.end() ? nullptr : &found->second;
-        },
-        baselines);
+    auto notes_of = [&out](const std::string& id) -> const std::vector<std::string>* {
+        const auto found = out.notes.find(id);
+        return found == out.notes.end() ? nullptr : &found->second;
+    };
+    out.split = split_by_effect(expected, threat_ids, out.threats, notes_of, baselines);
     co_return out;
 }
 
 asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id, console_session& session,
                                                           batch_job job) {
     batch_outcome out;
-    const int max_attempts = std::max(1, config.retry.max_attempts);
-    const row_detail detail{session.config->name, job.scope, job.call.note_text, std::nullopt};
-    planned_call call = std::move(job.call);
-    std::vector<std::string> ids = call.threat_ids;
-    for (int attempt = 1;; ++attempt) {
-        if (stopping || !ready()) {
-            // Nothing more starts. Rows sent before stay pending: start-up reconciles them. Failed
+    batch_driver driver(*this, id, session, job);
+    batch_facts facts;
+    facts.threats = job.call.threat_ids;
+    facts.attempts = job.attempts_before;
+    facts.max_attempts = std::max(1, current->config.retry.max_attempts);
+    facts.can_resend = job.action != nullptr;
+    facts.per_threat = !job.filter_target;
+    for (;;) {
+        if (stopping || !ready() || facts.attempts >= facts.max_attempts) {
+            // Nothing more starts. Rows sent before stay pending: reconciliation reads them. Failed
             // closed is fatal, so that the run ends failed (and `once` exits 1), not ok.
-            if (attempt > 1) append(out.unknown, ids);
+            if (out.calls > 0 || job.attempts_before > 0) append(out.unknown, facts.threats);
             out.fatal = !ready();
             co_return out;
         }
-        const auto rows = rows_for(id, job, ids, detail);
-        call_identity who{job.action_name, "POST", call.request.target, ids, call.agent_ids, job.batch_id, attempt};
+        ++facts.attempts;
+        facts.targets = job.call.agent_ids.empty() ? job.call.threat_ids.size() : job.call.agent_ids.size();
+        call_identity who{job.action_name,    "POST",       job.call.request.target, facts.threats,
+                          job.call.agent_ids, job.batch_id, facts.attempts};
         // Both durable before anything is sent; either failing sends nothing (fail closed).
-        if (!mark_pending(rows) || !audit(intent_event(id, who))) {
+        auto intent_rows = driver.rows(facts.threats);
+        auto intent = intent_event(id, who);
+        if (!co_await mark_pending(std::move(intent_rows)) || !co_await audit(std::move(intent))) {
             out.fatal = true;
             co_return out;
         }
-        const s1::action_result built = call.request;
+        const s1::action_result built = job.call.request;
         auto sent = co_await session.client->post_action(built);
         ++out.calls;
-
-        // A 2xx that carries errors says nothing certain about what was applied: read first.
-        const bool answered_with_errors = sent.status == s1::call_status::success && !sent.value->errors.empty();
-        if (sent.status == s1::call_status::success && !answered_with_errors) {
-            const answer_split split = split_by_answer(ids, *sent.value);
-            // One action.result per outcome group, each naming its threats.
-            auto record = [&](const std::vector<std::string>& threats, outcome result, std::string why) {
-                call_identity group = who;
-                group.threat_ids = threats;
-                auto answer = answer_of(sent, result);
-                answer.affected = sent.value->affected;
-                if (result == outcome::failure)
-                    answer.error = std::move(why);
-                else
-                    answer.reason = std::move(why);
-                return audit(result_event(id, group, answer));
-            };
-            bool ok = true;
-            if (!split.done.empty() || (split.skipped.empty() && split.failed.empty())) {
-                ok = mark_done(rows_for(id, job, split.done, detail)) && record(split.done, outcome::success, {});
-                append(out.done, split.done);
-            }
-            // Skipped is the platform's final word (retrying would repeat it): done in the ledger.
-            for (const auto& [reason, threats] : split.skipped) {
-                ok = ok && mark_done(rows_for(id, job, threats, detail)) && record(threats, outcome::skipped, reason);
-                append(out.skipped, threats);
-            }
-            for (const auto& [reason, threats] : split.failed) {
-                ok = ok && mark_failed(rows_for(id, job, threats, detail), reason) &&
-                     record(threats, outcome::failure, reason);
-                append(out.failed, threats);
-                log_warn("action failed",
-                         {{"playbook", id.playbook}, {"run", id.run}, {"action", job.action_name}, {"error", reason}});
-            }
-            out.fatal = !ok;
+        const post_answer answer{sent.status, sent.value ? &*sent.value : nullptr, sent.error.message};
+        const batch_step answered = decide(facts, answer);
+        if (!co_await driver.record_answer(who, sent, answered, out)) {
+            out.fatal = true;
             co_return out;
         }
-        if (sent.status == s1::call_status::failed) {
-            const auto answer = answer_of(sent, outcome::failure);
-            out.fatal = !mark_failed(rows, answer.error) || !audit(result_event(id, who, answer));
-            log_warn(
-                "action failed",
-                {{"playbook", id.playbook}, {"run", id.run}, {"action", job.action_name}, {"error", answer.error}});
-            append(out.failed, ids);
-            co_return out;
-        }
+        if (answered.reconcile.empty()) co_return out;
 
         // The console may or may not have applied it: find out before anything is sent again.
-        auto unknown_answer = answer_of(sent, outcome::unknown);
-        if (answered_with_errors) {
-            unknown_answer.error = "the answer reported errors:";
-            for (const auto& e : sent.value->errors) unknown_answer.error += " " + s1::to_string(e) + ";";
-            unknown_answer.error.pop_back();
-        }
-        if (!audit(result_event(id, who, unknown_answer))) {
+        facts.threats = answered.reconcile;
+        const effect_read read = co_await read_effect(session, job.expected, job.scope, facts.threats, &job.baselines);
+        const threats_read reading{read.ok, read.error, read.split};
+        const batch_step step = decide(facts, reading);
+        if (!co_await driver.record_read(step, facts.attempts, out)) {
             out.fatal = true;
             co_return out;
         }
-        reconcile_counts counts;
-        if (job.filter_target) {
-            counts.absent = ids;
-            counts.note =
-                "marked failed: a target: filter call cannot be checked per threat; the next run "
-                "evaluates the match again";
-            out.fatal = !mark_failed(rows, "outcome unknown (target: filter)") ||
-                        !audit(reconciled_event(id, job.action_name, counts));
-            append(out.failed, ids);
-            co_return out;
-        }
-        const effect_read read = co_await read_effect(session, job.expected, job.scope, ids, &job.baselines);
-        if (!read.ok) {
-            counts.unknown = ids;
-            counts.note = "left pending: reading the threats failed: " + read.error;
-            out.fatal = !audit(reconciled_event(id, job.action_name, counts));
-            append(out.unknown, ids);
-            co_return out;
-        }
-        counts.done = read.split.done;
-        counts.absent = read.split.resend;
-        counts.unknown = read.split.unknown;
-        const bool resend = !counts.absent.empty() && attempt < max_attempts && job.action != nullptr;
-        counts.note = counts.absent.empty() ? ""
-                      : resend              ? "resending where the effect is absent"
-                               : "marked failed: the effect is absent after " + std::to_string(attempt) + " sends";
-        bool ok = mark_done(rows_for(id, job, counts.done, detail));
-        if (!resend)
-            ok = ok && mark_failed(rows_for(id, job, counts.absent, detail), "effect absent after an unknown outcome");
-        ok = ok && audit(reconciled_event(id, job.action_name, counts));
-        append(out.done, counts.done);
-        append(out.unknown, counts.unknown);
-        out.reconciled += counts.done.size();
-        if (!resend) append(out.failed, counts.absent);
-        if (!ok) {
-            out.fatal = true;
-            co_return out;
-        }
-        if (!resend) co_return out;
+        if (step.resend.empty()) co_return out;
 
-        // Again, for the threats that show no effect; isolate posts their agents.
-        ids = counts.absent;
-        call.threat_ids = ids;
-        filter::threat_filter f;
-        if (std::holds_alternative<config::isolate_action>(*job.action)) {
-            std::unordered_map<s1::object_id, s1::object_id> agent_of;
-            for (const auto& t : read.threats) agent_of.emplace(t.id, t.agent_id);
-            call.agent_ids.clear();
-            for (const auto& threat : ids) {
-                const auto agent = agent_of[s1::parse_object_id(threat).value_or(0)];
-                const auto text = s1::to_string_id(agent);
-                if (agent != 0 && std::find(call.agent_ids.begin(), call.agent_ids.end(), text) == call.agent_ids.end())
-                    call.agent_ids.push_back(text);
-            }
-            f = agent_filter(job.scope, call.agent_ids);
-        } else {
-            f = batch_filter(job.scope, ids);
-        }
-        auto rebuilt = build_request(*job.action, f, call.note_text);
-        if (!rebuilt) {
-            out.fatal = !mark_failed(rows_for(id, job, ids, detail), "refused: " + rebuilt.error().message());
-            append(out.failed, ids);
+        // Again, for the threats that show no effect (isolate: their agents, as the read shows).
+        std::vector<std::string> no_agent;
+        auto again = make_call(*job.action, job.scope, detail::targets_of(step.resend, read.threats),
+                               job.call.note_text, no_agent);
+        const std::string no_agent_why = "the threat has no agent id to isolate";
+        if (!co_await driver.settle(no_agent, false, no_agent_why)) {
+            out.fatal = true;
             co_return out;
         }
-        call.request = std::move(*rebuilt);
+        append(out.failed, no_agent);
+        if (!again && no_agent.size() == step.resend.size()) co_return out;  // nothing left to send
+        if (!again) {
+            const std::string refused = "refused: " + again.error().message();
+            if (!co_await driver.settle(step.resend, false, refused)) out.fatal = true;
+            append(out.failed, step.resend);
+            co_return out;
+        }
+        job.call = std::move(*again);
+        facts.threats = job.call.threat_ids;
     }
 }
 

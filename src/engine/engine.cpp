@@ -41,17 +41,84 @@ std::variant<std::unique_ptr<net::transport>, std::string> https_transport(const
 
 }  // namespace
 
-const config::playbook* engine::impl::find_playbook(std::string_view name) const {
+const config::playbook* snapshot::find(std::string_view name) const {
     for (const auto& p : playbooks) {
         if (p.name == name) return &p;
     }
     return nullptr;
 }
 
-detail::console_session* engine::impl::session_for(std::string_view console) {
-    const auto found = sessions.find(std::string(console));
-    return found == sessions.end() ? nullptr : &found->second;
+namespace {
+
+/// Two console settings that need no new client: everything but the name is equal.
+bool same_console(const config::console_config& a, const config::console_config& b) {
+    return a.url == b.url && a.token.reveal() == b.token.reveal() && a.ca_file == b.ca_file && a.proxy == b.proxy &&
+           a.read == b.read && a.write == b.write && a.connect_timeout == b.connect_timeout &&
+           a.request_timeout == b.request_timeout && a.batch_size == b.batch_size;
 }
+
+/// A client for one console on its own transport, limits and budget.
+std::variant<detail::session_ptr, std::string> make_session(engine::impl& state, const config::console_config& console,
+                                                            const config::retry_config& retry) {
+    auto made = state.services.transports(console, state.executor);
+    if (auto* error = std::get_if<std::string>(&made)) return *error;
+    const auto steady = state.services.clock->steady_now();
+    auto session = std::make_shared<detail::console_session>();
+    session->config = console;
+    session->transport = std::move(std::get<std::unique_ptr<net::transport>>(made));
+    session->read = std::make_unique<policy::rate_limiter>(
+        policy::rate_settings{console.read.rate, static_cast<double>(console.read.burst)}, steady);
+    session->write = std::make_unique<policy::rate_limiter>(
+        policy::rate_settings{console.write.rate, static_cast<double>(console.write.burst)}, steady);
+    session->budget = std::make_unique<policy::retry_budget>(steady);
+    s1::client_settings settings;
+    settings.token = std::string(console.token.reveal());
+    settings.retry = {retry.max_attempts, retry.base, retry.cap};
+    settings.interrupted = [&state] { return state.stopping; };
+    s1::sleeper sleep = [&state](std::chrono::nanoseconds d) -> asio::awaitable<void> { co_await state.sleep(d); };
+    session->client = std::make_unique<s1::client>(
+        *session->transport, std::move(settings), s1::console_limits{*session->read, *session->write, *session->budget},
+        *state.services.clock, std::move(sleep), state.services.random);
+    return session;
+}
+
+/// Every configured console's session, reusing those of `old` whose settings are unchanged (they
+/// keep their rate-limit state and connections). Every configured console gets one: start-up
+/// reconciliation may need one that no loaded playbook uses any more.
+std::variant<std::map<std::string, detail::session_ptr>, std::string> make_sessions(
+    engine::impl& state, const config::daemon_config& config, const std::map<std::string, detail::session_ptr>& old) {
+    std::map<std::string, detail::session_ptr> out;
+    for (const auto& [name, console] : config.consoles) {
+        const auto kept = old.find(name);
+        if (kept != old.end() && same_console(kept->second->config, console)) {
+            out.emplace(name, kept->second);
+            continue;
+        }
+        auto made = make_session(state, console, config.retry);
+        if (auto* error = std::get_if<std::string>(&made)) return *error;
+        out.emplace(name, std::get<detail::session_ptr>(made));
+    }
+    return out;
+}
+
+/// The snapshot of a configuration: a playbook without a console uses the only one. The error
+/// names a playbook whose console is not configured.
+std::variant<std::shared_ptr<const snapshot>, std::string> make_snapshot(config::daemon_config config,
+                                                                         std::vector<config::playbook> playbooks,
+                                                                         std::uint64_t generation) {
+    auto snap = std::make_shared<snapshot>();
+    for (auto& p : playbooks) {
+        if (p.console.empty() && config.consoles.size() == 1) p.console = config.consoles.begin()->first;
+        if (!config.consoles.contains(p.console))
+            return "playbook '" + p.name + "': console '" + p.console + "' is not configured";
+    }
+    snap->config = std::move(config);
+    snap->playbooks = std::move(playbooks);
+    snap->generation = generation;
+    return std::shared_ptr<const snapshot>(std::move(snap));
+}
+
+}  // namespace
 
 std::variant<std::unique_ptr<engine>, std::string> engine::create(asio::any_io_executor executor,
                                                                   config::daemon_config config,
@@ -66,62 +133,92 @@ std::variant<std::unique_ptr<engine>, std::string> engine::create(asio::any_io_e
     }
     auto state = std::make_unique<impl>();
     state->executor = executor;
-    state->config = std::move(config);
-    state->playbooks = std::move(playbooks);
     state->services = std::move(services);
     state->options = options;
-    // A playbook without a console name (loaded without a configuration) uses the only one.
-    for (auto& p : state->playbooks) {
-        if (p.console.empty() && state->config.consoles.size() == 1) p.console = state->config.consoles.begin()->first;
-    }
-    // Every configured console gets a session: start-up reconciliation may need one that no
-    // loaded playbook uses any more.
-    const auto steady = state->services.clock->steady_now();
-    for (const auto& [name, console] : state->config.consoles) {
-        auto made = state->services.transports(console, executor);
-        if (auto* error = std::get_if<std::string>(&made)) return *error;
-        detail::console_session session;
-        session.config = &console;
-        session.transport = std::move(std::get<std::unique_ptr<net::transport>>(made));
-        session.read = std::make_unique<policy::rate_limiter>(
-            policy::rate_settings{console.read.rate, static_cast<double>(console.read.burst)}, steady);
-        session.write = std::make_unique<policy::rate_limiter>(
-            policy::rate_settings{console.write.rate, static_cast<double>(console.write.burst)}, steady);
-        session.budget = std::make_unique<policy::retry_budget>(steady);
-        s1::client_settings settings;
-        settings.token = std::string(console.token.reveal());
-        settings.retry = {state->config.retry.max_attempts, state->config.retry.base, state->config.retry.cap};
-        session.client = std::make_unique<s1::client>(
-            *session.transport, std::move(settings), s1::console_limits{*session.read, *session.write, *session.budget},
-            *state->services.clock, state->services.sleep, state->services.random);
-        state->sessions.emplace(name, std::move(session));
-    }
-    for (const auto& p : state->playbooks) {
-        if (!state->sessions.contains(p.console))
-            return "playbook '" + p.name + "': console '" + p.console + "' is not configured";
-        state->gates[p.name];
-    }
+    state->worker = std::make_unique<asio::thread_pool>(1);
+    auto snap = make_snapshot(std::move(config), std::move(playbooks), 1);
+    if (auto* error = std::get_if<std::string>(&snap)) return *error;
+    state->current = std::get<std::shared_ptr<const snapshot>>(snap);
+    auto sessions = make_sessions(*state, state->current->config, {});
+    if (auto* error = std::get_if<std::string>(&sessions)) return *error;
+    state->sessions = std::move(std::get<0>(sessions));
     return std::unique_ptr<engine>(new engine(std::move(state)));
 }
 
-engine::engine(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
-engine::~engine() = default;
+engine::engine(std::unique_ptr<impl> state) : impl_(std::move(state)) {
+    impl_->self = this;
+}
+engine::~engine() {
+    // The worker may still hold a write of an abandoned run (drain timed out): let it finish
+    // before the ledger and the writer it uses go away.
+    if (impl_->worker) impl_->worker->join();
+}
+
+reload_report engine::reload(config::daemon_config config, std::vector<config::playbook> playbooks) {
+    reload_report report;
+    const auto old = impl_->current;
+    auto made = make_snapshot(std::move(config), std::move(playbooks), old->generation + 1);
+    if (auto* error = std::get_if<std::string>(&made)) {
+        report.error = *error;
+        return report;
+    }
+    auto snap = std::get<std::shared_ptr<const snapshot>>(made);
+    auto sessions = make_sessions(*impl_, snap->config, impl_->sessions);
+    if (auto* error = std::get_if<std::string>(&sessions)) {
+        report.error = *error;
+        return report;
+    }
+    for (const auto& p : snap->playbooks) {
+        const auto* before = old->find(p.name);
+        if (before == nullptr)
+            report.added.push_back(p.name);
+        else if (before->sha256 != p.sha256 || before->console != p.console ||
+                 !same_console(impl_->sessions.at(before->console)->config, snap->config.consoles.at(p.console)))
+            report.changed.push_back(p.name);
+        else
+            ++report.unchanged;
+    }
+    for (const auto& p : old->playbooks)
+        if (snap->find(p.name) == nullptr) report.removed.push_back(p.name);
+    impl_->sessions = std::move(std::get<0>(sessions));
+    impl_->current = snap;
+    if (impl_->scheduling && !impl_->stopping) {
+        for (const auto& name : report.removed) impl_->stop_loop(name);
+        for (const auto& name : report.changed) impl_->stop_loop(name);
+        for (const auto& name : report.changed) impl_->start_loop(*snap->find(name));
+        for (const auto& name : report.added) impl_->start_loop(*snap->find(name));
+    }
+    log_info("configuration reloaded", {{"generation", std::to_string(snap->generation)},
+                                        {"added", std::to_string(report.added.size())},
+                                        {"changed", std::to_string(report.changed.size())},
+                                        {"removed", std::to_string(report.removed.size())},
+                                        {"unchanged", std::to_string(report.unchanged)}});
+    return report;
+}
+
+asio::awaitable<bool> engine::record(boost::json::object fields) {
+    co_return co_await impl_->audit(std::move(fields));
+}
+
+std::shared_ptr<const snapshot> engine::current() const {
+    return impl_->current;
+}
 
 asio::awaitable<run_report> engine::run_now(std::string_view playbook, trigger t) {
-    const config::playbook* p = impl_->find_playbook(playbook);
-    if (p == nullptr) {
+    const std::string name(playbook);
+    if (impl_->current->find(name) == nullptr) {
         run_report unknown;
-        unknown.playbook = std::string(playbook);
+        unknown.playbook = name;
         unknown.outcome = run_outcome::failed;
-        unknown.error = "no playbook named '" + std::string(playbook) + "' is loaded";
+        unknown.error = "no playbook named '" + name + "' is loaded";
         co_return unknown;
     }
-    trigger_gate& gate = impl_->gates[p->name];
+    trigger_gate& gate = impl_->gates[name];
     if (!gate.arrive(t)) {
         run_report coalesced;
-        coalesced.playbook = p->name;
+        coalesced.playbook = name;
         coalesced.outcome = run_outcome::coalesced;
-        log_info("trigger coalesced into the next run", {{"playbook", p->name}, {"trigger", t.source}});
+        log_info("trigger coalesced into the next run", {{"playbook", name}, {"trigger", t.source}});
         co_return coalesced;
     }
     ++impl_->active_runs;
@@ -129,7 +226,17 @@ asio::awaitable<run_report> engine::run_now(std::string_view playbook, trigger t
     std::optional<trigger> next = std::move(t);
     try {
         while (next) {
-            report = co_await impl_->execute_run(*p, *next);
+            // Each run takes the snapshot current at its start (a reload may land between runs).
+            const auto snap = impl_->current;
+            const config::playbook* p = snap->find(name);
+            if (p == nullptr) {
+                report = {};
+                report.playbook = name;
+                report.outcome = run_outcome::failed;
+                report.error = "playbook '" + name + "' was removed by a reload";
+            } else {
+                report = co_await impl_->execute_run(snap, *p, *next);
+            }
             next = gate.finish();
         }
     } catch (...) {
@@ -150,7 +257,7 @@ asio::awaitable<run_report> engine::run_now(std::string_view playbook) {
 asio::awaitable<std::vector<run_report>> engine::run_all(std::vector<std::string> names, std::string source) {
     std::vector<run_report> reports;
     if (names.empty()) {
-        for (const auto& p : impl_->playbooks) names.push_back(p.name);
+        for (const auto& p : impl_->current->playbooks) names.push_back(p.name);
     }
     for (const auto& name : names) {
         trigger t;
@@ -161,66 +268,38 @@ asio::awaitable<std::vector<run_report>> engine::run_all(std::vector<std::string
 }
 
 void engine::start_schedule() {
-    for (const auto& p : impl_->playbooks) {
-        if (!p.trigger.every) continue;
-        auto& timer = impl_->timers.emplace_back(impl_->executor);
-        const auto every = *p.trigger.every;
-        const auto delay = first_delay(every, impl_->options.max_splay, impl_->services.random());
-        const std::string name = p.name;
-        ++impl_->loops;
-        auto loop = [this, &timer, every, delay, name]() -> asio::awaitable<void> {
-            timer.expires_after(delay);
-            auto [first] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-            if (first) co_return;
-            while (!impl_->stopping) {
-                const auto due = std::chrono::steady_clock::now() + every;
-                trigger t;
-                t.source = "schedule";
-                co_await run_now(name, t);
-                if (impl_->stopping) break;
-                timer.expires_at(due);  // start to start; a run longer than `every` is followed at once
-                auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-                if (ec) break;
-            }
-        };
-        // Owned by the engine: `loops` counts it until it ends, and drain() waits for that.
-        asio::co_spawn(impl_->executor, std::move(loop), [this, name](std::exception_ptr e) {
-            --impl_->loops;
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    impl_->fail_closed("schedule of playbook '" + name + "' ended by an internal error: " + ex.what());
-                }
-            }
-        });
-        log_info(
-            "playbook scheduled",
-            {{"playbook", name}, {"every", core::format_duration(every)}, {"first_in", core::format_duration(delay)}});
-    }
+    impl_->scheduling = true;
+    for (const auto& p : impl_->current->playbooks) impl_->start_loop(p);
 }
 
 void engine::stop() {
     if (impl_->stopping) return;
     impl_->stopping = true;
-    for (auto& timer : impl_->timers) timer.cancel();
-    log_info("stopping: no new run or call starts; calls in flight finish",
+    for (auto* timer : impl_->sleeping) timer->cancel();
+    for (auto& [name, loop] : impl_->loops) loop->stopped = true;
+    log_info("stopping: no new run or call starts; waits are cut short; calls in flight finish",
              {{"active_runs", std::to_string(impl_->active_runs)}});
 }
 
 asio::awaitable<bool> engine::drain(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     asio::steady_timer timer(impl_->executor);
-    while (impl_->active_runs > 0 || impl_->loops > 0) {
+    while (impl_->active_runs > 0 || impl_->live_loops > 0 || impl_->recovering) {
         if (std::chrono::steady_clock::now() >= deadline) co_return false;
+        // Sleeps that began after stop() (a loop between two awaits) end at once too.
+        for (auto* sleeping : impl_->sleeping) sleeping->cancel();
         timer.expires_after(
             std::min<std::chrono::steady_clock::duration>(20ms, deadline - std::chrono::steady_clock::now()));
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     for (auto& [name, session] : impl_->sessions) {
-        if (auto* https = dynamic_cast<net::https_client*>(session.transport.get())) https->close_idle();
+        if (auto* https = dynamic_cast<net::https_client*>(session->transport.get())) https->close_idle();
     }
     co_return true;
+}
+
+asio::any_io_executor engine::executor() const {
+    return impl_->executor;
 }
 
 bool engine::ready() const noexcept {
@@ -233,7 +312,7 @@ std::size_t engine::active_runs() const noexcept {
     return impl_->active_runs;
 }
 const std::vector<config::playbook>& engine::playbooks() const noexcept {
-    return impl_->playbooks;
+    return impl_->current->playbooks;
 }
 
 }  // namespace s1pilot::engine

@@ -1,8 +1,10 @@
 #pragma once
 // The engine's state and the coroutines its files share: acting on one batch exactly once
-// (act.cpp), reading threats back to reconcile (act.cpp), a whole run (run.cpp), start-up
-// reconciliation and the schedule (engine.cpp).
+// (act.cpp), reading threats back (act.cpp), a whole run (run.cpp), reconciliation
+// (reconcile.cpp), the loops and the lifecycle (engine.cpp, loops.cpp), and the durable writes
+// on the worker thread (durable.cpp).
 
+#include "s1pilot/engine/batch.hpp"
 #include "s1pilot/engine/effects.hpp"
 #include "s1pilot/engine/engine.hpp"
 #include "s1pilot/engine/events.hpp"
@@ -10,23 +12,29 @@
 #include "s1pilot/policy/rate_limiter.hpp"
 #include "s1pilot/policy/retry.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
-#include <list>
 #include <map>
 #include <memory>
+#include <set>
+#include <type_traits>
 
 namespace s1pilot::engine::detail {
 
-/// One console: its transport, its shared rate limits and retry budget, and the client on them.
+/// One console: its settings, its transport, its shared rate limits and retry budget, and the
+/// client on them. Shared: a run keeps the session it started with across a reload.
 struct console_session {
-    const config::console_config* config = nullptr;
+    config::console_config config;
     std::unique_ptr<net::transport> transport;
     std::unique_ptr<policy::rate_limiter> read;
     std::unique_ptr<policy::rate_limiter> write;
     std::unique_ptr<policy::retry_budget> budget;
     std::unique_ptr<s1::client> client;
 };
+using session_ptr = std::shared_ptr<console_session>;
 
 /// One batch to act on: the call and what reconciliation needs to judge and resend it.
 struct batch_job {
@@ -38,7 +46,7 @@ struct batch_job {
     planned_call call;
     bool filter_target = false;  ///< target: filter (rows are the run, not threats)
     std::string batch_id;
-    int attempts_before = 0;  ///< sends of these rows before this batch (start-up reconciliation)
+    int attempts_before = 0;  ///< sends of these rows before this batch (kept in the ledger)
     baseline_map baselines;   ///< a mitigation's per-threat baseline, written into each row
 };
 
@@ -75,41 +83,73 @@ struct effect_read {
     reconcile_split split;
 };
 
+/// One playbook's poll loop: its own timer, stopped or re-timed alone.
+struct playbook_loop {
+    std::string playbook;
+    std::chrono::milliseconds every{};
+    bool stopped = false;
+    boost::asio::steady_timer* sleeping = nullptr;  ///< its wait in progress: stopping the loop cancels it
+};
+
+/// The call targets of `threat_ids` as a read shows them (agent 0 where the read lacks it).
+std::vector<call_target> targets_of(const std::vector<std::string>& threat_ids,
+                                    const std::vector<s1::threat_record>& read);
+
 }  // namespace s1pilot::engine::detail
 
 namespace s1pilot::engine {
 
 struct engine::impl {
+    engine* self = nullptr;
     boost::asio::any_io_executor executor;
-    config::daemon_config config;
-    std::vector<config::playbook> playbooks;
+    std::shared_ptr<const snapshot> current;
+    std::map<std::string, detail::session_ptr> sessions;
     engine_services services;
     engine_options options;
-    std::map<std::string, detail::console_session> sessions;
     std::map<std::string, trigger_gate> gates;
-    std::list<boost::asio::steady_timer> timers;  ///< one per polled playbook; cancelled by stop()
+    std::map<std::string, std::shared_ptr<detail::playbook_loop>> loops;
+    std::set<boost::asio::steady_timer*> sleeping;  ///< every sleep in progress: stop() cancels them
     std::string not_ready;
     bool stopping = false;
+    bool recovering = false;
+    bool scheduling = false;  ///< start_schedule() was called: reloads start loops too
     std::size_t active_runs = 0;
-    std::size_t loops = 0;
+    std::size_t live_loops = 0;
     std::uint64_t dry_runs = 0;
+    std::uint64_t reconcile_batches = 0;
+    /// The one thread that touches the ledger and the audit writer. Declared last: destroyed
+    /// (joined) first, while everything its work refers to still exists.
+    std::unique_ptr<boost::asio::thread_pool> worker;
 
     bool ready() const noexcept { return not_ready.empty(); }
-    const config::playbook* find_playbook(std::string_view name) const;
-    detail::console_session* session_for(std::string_view console);
+    detail::session_ptr session_for(std::string_view console) const;
 
-    /// Fail closed: nothing more is sent; /readyz reports `why`.
+    /// Runs `f` on the worker thread and resumes on the engine's executor with its result.
+    template <class F>
+    boost::asio::awaitable<std::invoke_result_t<F>> on_worker(F f) {
+        using result_type = std::invoke_result_t<F>;
+        co_return co_await boost::asio::co_spawn(
+            worker->get_executor(), [&f]() -> boost::asio::awaitable<result_type> { co_return f(); },
+            boost::asio::use_awaitable);
+    }
+
+    /// Sleeps `d` unless stop() (or stopping `loop`) comes first; false when cut short.
+    boost::asio::awaitable<bool> sleep(std::chrono::nanoseconds d, detail::playbook_loop* loop = nullptr);
+
+    /// Fail closed: nothing more is sent; /readyz reports `why`; recovery starts.
     void fail_closed(const std::string& why);
     /// Appends to the audit log (no-op without one). False, after failing closed, on error.
-    bool audit(const boost::json::object& record);
+    [[nodiscard]] boost::asio::awaitable<bool> audit(boost::json::object record);
     /// The ledger writes, failing closed on error.
-    bool mark_pending(const std::vector<state::action_row>& rows);
-    bool mark_done(const std::vector<state::action_row>& rows);
-    bool mark_failed(const std::vector<state::action_row>& rows, std::string_view reason);
+    [[nodiscard]] boost::asio::awaitable<bool> mark_pending(std::vector<state::action_row> rows);
+    [[nodiscard]] boost::asio::awaitable<bool> mark_done(std::vector<state::action_row> rows);
+    [[nodiscard]] boost::asio::awaitable<bool> mark_failed(std::vector<state::action_row> rows, std::string reason);
+    [[nodiscard]] boost::asio::awaitable<bool> record_run(state::run_record run);
+    /// Tries a ledger write and an audit append every options.recovery_interval until both
+    /// succeed, then turns ready again.
+    boost::asio::awaitable<void> recover();
 
-    /// Acts on one batch exactly once: ledger pending + audit intent (durable) before the POST;
-    /// done/failed + result after; an unknown outcome is reconciled by reading and resent only
-    /// where the effect is absent, at most retry.max_attempts sends in all.
+    /// Acts on one batch exactly once (batch.hpp decides; this carries it out).
     boost::asio::awaitable<detail::batch_outcome> act_on_batch(const run_identity& id, detail::console_session& session,
                                                                detail::batch_job job);
 
@@ -124,13 +164,19 @@ struct engine::impl {
                                           const row_detail& detail, bool at_start_up,
                                           const std::vector<detail::pending_row>& absent) const;
 
-    /// Reconciles ledger rows left pending (start-up, or met again during a run). At start-up a
-    /// row is resent only while fresh (options.stale_pending_after) and in the playbook's scope.
-    boost::asio::awaitable<reconcile_report> reconcile_entries(std::vector<state::ledger_entry> entries,
+    /// Reconciles ledger rows left pending (start-up, or met again during a run), judged
+    /// against `snap`. At start-up a row is resent only while fresh and in the playbook's scope.
+    boost::asio::awaitable<reconcile_report> reconcile_entries(const snapshot& snap,
+                                                               std::vector<state::ledger_entry> entries,
                                                                const std::string& run_id, bool at_start_up);
 
-    /// One run from start to summary (run.cpp).
-    boost::asio::awaitable<run_report> execute_run(const config::playbook& p, const trigger& t);
+    /// One run from start to summary (run.cpp), on the snapshot it was given.
+    boost::asio::awaitable<run_report> execute_run(std::shared_ptr<const snapshot> snap, const config::playbook& p,
+                                                   const trigger& t);
+
+    /// The poll loop of one playbook (loops.cpp).
+    void start_loop(const config::playbook& p);
+    void stop_loop(const std::string& name);
 };
 
 }  // namespace s1pilot::engine

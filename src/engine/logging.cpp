@@ -68,4 +68,8 @@ void log(config::log_level level, std::string_view message, const log_fields& fi
     spdlog::default_logger_raw()->log(spd, "{}", format_log_body(current_format.load(), message, fields));
 }
 
+void flush_logs() {
+    spdlog::default_logger_raw()->flush();
+}
+
 }  // namespace s1pilot::engine

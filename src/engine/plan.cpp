@@ -2,6 +2,7 @@
 
 #include "s1pilot/engine/plan.hpp"
 
+#include "s1pilot/core/error.hpp"
 #include "s1pilot/filter/keys.hpp"
 
 #include <openssl/evp.h>
@@ -211,34 +212,46 @@ std::string render_note(const config::note_template& text, const note_values& va
     });
 }
 
+boost::system::result<planned_call> make_call(const config::action& a, const filter::threat_filter& match,
+                                              const std::vector<call_target>& targets, std::string note_text,
+                                              std::vector<std::string>& no_agent) {
+    const bool isolate = std::holds_alternative<config::isolate_action>(a);
+    planned_call call;
+    call.note_text = std::move(note_text);
+    std::unordered_set<s1::object_id> agents;
+    for (const auto& t : targets) {
+        if (isolate && t.agent == 0) {
+            no_agent.push_back(s1::to_string_id(t.threat));
+            continue;
+        }
+        call.threat_ids.push_back(s1::to_string_id(t.threat));
+        if (isolate && agents.insert(t.agent).second) call.agent_ids.push_back(s1::to_string_id(t.agent));
+    }
+    if (call.threat_ids.empty()) return core::make_error_code(core::errc::empty_filter);
+    const auto f = isolate ? agent_filter(match, call.agent_ids) : batch_filter(match, call.threat_ids);
+    auto built = build_request(a, f, call.note_text);
+    if (!built) return built.error();
+    call.request = std::move(*built);
+    return call;
+}
+
 boost::system::result<call_plan> plan_calls(const config::action& a, const filter::threat_filter& match,
                                             const std::vector<const threat_ref*>& threats, std::size_t batch_size,
                                             const note_values& values) {
     const auto* note = as_note(a);
-    const bool isolate = std::holds_alternative<config::isolate_action>(a);
     if (note && note->text.per_threat()) batch_size = 1;
     call_plan plan;
     std::size_t start = 0;
     for (const std::size_t size : batch_sizes(threats.size(), batch_size)) {
-        planned_call call;
-        std::unordered_set<s1::object_id> agents;
-        for (std::size_t i = start; i < start + size; ++i) {
-            const threat_ref& t = *threats[i];
-            if (isolate && t.agent_id == 0) {
-                plan.no_agent.push_back(s1::to_string_id(t.id));
-                continue;
-            }
-            call.threat_ids.push_back(s1::to_string_id(t.id));
-            if (isolate && agents.insert(t.agent_id).second) call.agent_ids.push_back(s1::to_string_id(t.agent_id));
-        }
-        if (note) call.note_text = render_note(note->text, values, note->text.per_threat() ? threats[start] : nullptr);
+        std::vector<call_target> targets;
+        for (std::size_t i = start; i < start + size; ++i) targets.push_back({threats[i]->id, threats[i]->agent_id});
+        std::string text;
+        if (note) text = render_note(note->text, values, note->text.per_threat() ? threats[start] : nullptr);
         start += size;
-        if (call.threat_ids.empty()) continue;
-        const auto f = isolate ? agent_filter(match, call.agent_ids) : batch_filter(match, call.threat_ids);
-        auto built = build_request(a, f, call.note_text);
-        if (!built) return built.error();
-        call.request = std::move(*built);
-        plan.calls.push_back(std::move(call));
+        auto call = make_call(a, match, targets, std::move(text), plan.no_agent);
+        if (!call && call.error() == core::make_error_code(core::errc::empty_filter)) continue;
+        if (!call) return call.error();
+        plan.calls.push_back(std::move(*call));
     }
     return plan;
 }

@@ -101,161 +101,232 @@ detail::resend_decision engine::impl::decide_resend(const config::playbook* p, c
     return out;
 }
 
-asio::awaitable<reconcile_report> engine::impl::reconcile_entries(std::vector<state::ledger_entry> entries,
-                                                                  const std::string& run_id, bool at_start_up) {
-    reconcile_report report;
-    report.rows = entries.size();
-    // Rows of one batch differ only in their mitigation baselines: group without them, so that
-    // one read serves the batch, and keep each row's baseline by threat id.
-    std::map<group_key, std::vector<state::ledger_entry>> groups;
-    std::map<group_key, baseline_map> baselines;
+namespace detail {
+
+/// Rows of one batch, as reconciliation meets them: one read serves them all.
+struct pending_group {
+    std::string playbook;
+    std::string action_key;
+    std::optional<row_detail> detail;  ///< without baselines; nullopt: not a detail this version wrote
+    std::vector<state::ledger_entry> entries;
+    baseline_map baselines;  ///< each row's mitigation baseline, by threat id
+};
+
+/// Everything one group's reconciliation needs, resolved against the snapshot.
+struct group_context {
+    const pending_group& group;
+    const config::playbook* playbook = nullptr;
+    const config::action* action = nullptr;
+    std::optional<effect> expected;
+    run_identity id;
+    std::string action_name;
+    session_ptr session;
+};
+
+}  // namespace detail
+
+namespace {
+
+// Rows of one batch differ only in their mitigation baselines: group without them.
+std::vector<detail::pending_group> group_entries(std::vector<state::ledger_entry> entries) {
+    std::map<group_key, detail::pending_group> groups;
     for (auto& e : entries) {
         group_key key{e.row.playbook, e.row.action_key, e.row.detail};
-        if (auto d = decode_detail(e.row.detail); d && d->baseline) {
-            const auto baseline = *d->baseline;
-            d->baseline.reset();
-            std::get<2>(key) = encode_detail(*d);
-            baselines[key].emplace(e.row.threat_id, baseline);
+        auto decoded = decode_detail(e.row.detail);
+        std::optional<mitigation_baseline> baseline;
+        if (decoded && decoded->baseline) {
+            baseline = decoded->baseline;
+            decoded->baseline.reset();
+            std::get<2>(key) = encode_detail(*decoded);
         }
-        groups[key].push_back(std::move(e));
+        auto& g = groups[key];
+        g.playbook = e.row.playbook;
+        g.action_key = e.row.action_key;
+        g.detail = decoded;
+        if (baseline) g.baselines.emplace(e.row.threat_id, *baseline);
+        g.entries.push_back(std::move(e));
     }
+    std::vector<detail::pending_group> out;
+    for (auto& [key, g] : groups) out.push_back(std::move(g));
+    return out;
+}
 
-    int batch = 0;
-    for (auto& [key, group] : groups) {
-        const auto& [playbook_name, action_key, detail_text] = key;
-        const baseline_map& group_baselines = baselines[key];
-        const config::playbook* p = find_playbook(playbook_name);
-        const config::action* action = find_action(p, action_key);
-        const auto detail = decode_detail(detail_text);
-        const auto expected = detail ? (action ? std::optional<effect>(effect_of(*action, detail->note_text))
-                                               : parse_effect(action_key, detail->note_text))
-                                     : std::nullopt;
-        run_identity id{run_id, playbook_name, p ? p->sha256 : std::string(), detail ? detail->console : "", false};
-        const std::string action_name = action ? config::action_name(*action) : action_key;
-        const auto all = threat_ids_of(group);
+/// Why a group cannot be read at all (its rows are then failed), or empty.
+std::string unreadable(const detail::group_context& c) {
+    const auto& ids = threat_ids_of(c.group.entries);
+    if (!c.group.detail || !c.expected)
+        return "the row does not say how to check its effect (written by another version?)";
+    if (std::any_of(ids.begin(), ids.end(), [](const std::string& t) { return t.starts_with("run:"); }))
+        return "outcome unknown: a target: filter call cannot be checked per threat; the next run evaluates the "
+               "match again";
+    if (!c.session) return "console '" + c.group.detail->console + "' is no longer configured";
+    return {};
+}
 
-        auto give_up = [&](const std::vector<std::string>& ids, const std::string& why) {
-            reconcile_counts counts;
-            counts.absent = ids;
-            counts.note = "marked failed: " + why;
-            report.failed += ids.size();
-            log_warn("pending action marked failed",
-                     {{"playbook", playbook_name}, {"action", action_name}, {"reason", why}});
-            return mark_failed(rows_of(group, ids, run_id), why) && audit(reconciled_event(id, action_name, counts));
-        };
-        const bool filter_rows =
-            std::any_of(all.begin(), all.end(), [](const std::string& t) { return t.starts_with("run:"); });
-        detail::console_session* session = detail ? session_for(detail->console) : nullptr;
-        bool ok = true;
-        if (!detail || !expected) {
-            ok = give_up(all, "the row does not say how to check its effect (written by another version?)");
-        } else if (filter_rows) {
-            ok = give_up(all,
-                         "outcome unknown: a target: filter call cannot be checked per threat; the next run "
-                         "evaluates the match again");
-        } else if (session == nullptr) {
-            ok = give_up(all, "console '" + detail->console + "' is no longer configured");
-        }
-        if (!ok) {
-            report.error = not_ready;
-            co_return report;
-        }
-        if (!detail || !expected || filter_rows || session == nullptr) continue;
+int attempts_of(const std::vector<state::ledger_entry>& entries, const std::vector<std::string>& threats) {
+    int most = 0;
+    for (const auto& e : entries)
+        if (std::find(threats.begin(), threats.end(), e.row.threat_id) != threats.end())
+            most = std::max(most, e.attempt);
+    return most;
+}
 
-        const auto size = static_cast<std::size_t>(std::max(session->config->batch_size, 1));
+}  // namespace
+
+namespace detail {
+
+/// Reconciling one group: read in chunks, settle what the read decides, resend what is absent.
+class group_reconciler {
+public:
+    group_reconciler(engine::impl& engine, const detail::group_context& c, const std::string& run_id, bool at_start_up,
+                     reconcile_report& report)
+        : engine_(engine), c_(c), run_id_(run_id), at_start_up_(at_start_up), report_(report) {}
+
+    asio::awaitable<bool> run() {
+        const std::string why = unreadable(c_);
+        const auto all = threat_ids_of(c_.group.entries);
+        if (!why.empty()) co_return co_await give_up(all, why);
+        const auto size = static_cast<std::size_t>(std::max(c_.session->config.batch_size, 1));
         for (std::size_t start = 0; start < all.size(); start += size) {
             const std::vector<std::string> chunk(
                 all.begin() + static_cast<std::ptrdiff_t>(start),
                 all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), start + size)));
-            const auto read = co_await read_effect(*session, *expected, detail->scope, chunk, &group_baselines);
-            reconcile_counts counts;
-            if (!read.ok) {
-                counts.unknown = chunk;
-                counts.note = "left pending: reading the threats failed: " + read.error;
-                report.undecided += chunk.size();
-                log_warn("pending actions could not be reconciled yet",
-                         {{"playbook", playbook_name}, {"action", action_name}, {"error", read.error}});
-                if (!audit(reconciled_event(id, action_name, counts))) {
-                    report.error = not_ready;
-                    co_return report;
-                }
-                continue;
-            }
-            // A threat the console no longer returns cannot be acted on either: failed, not resent.
-            std::vector<std::string> missing;
-            for (const auto& t : read.split.unknown) {
-                const auto parsed = s1::parse_object_id(t);
-                const bool listed = std::any_of(read.threats.begin(), read.threats.end(),
-                                                [&](const s1::threat_record& r) { return parsed && r.id == *parsed; });
-                if (listed)
-                    counts.unknown.push_back(t);
-                else
-                    missing.push_back(t);
-            }
-            counts.done = read.split.done;
-            const auto decided = decide_resend(p, action, *detail, at_start_up, pending_rows(group, read.split.resend));
-            counts.absent = decided.resend;
-            counts.note = counts.absent.empty() ? "" : "resending where the effect is absent";
-            report.done += counts.done.size();
-            report.undecided += counts.unknown.size();
-            ok = mark_done(rows_of(group, counts.done, run_id)) && audit(reconciled_event(id, action_name, counts));
-            if (ok && !missing.empty()) ok = give_up(missing, "the console did not return the threat");
-            for (const auto& [ids, why] : decided.refused) {
-                if (ok) ok = give_up(ids, why);
-            }
-            if (ok && !decided.kept_pending.empty()) {
-                // A dry-run playbook sends nothing, not even to finish what an enforcing run began.
-                reconcile_counts kept;
-                kept.unknown = decided.kept_pending;
-                kept.note = "left pending: playbook '" + playbook_name + "' is in dry-run mode, which sends nothing";
-                report.undecided += kept.unknown.size();
-                ok = audit(reconciled_event(id, action_name, kept));
-            }
-            const bool resend = !counts.absent.empty();
-            if (ok && resend) {
-                detail::batch_job job;
-                job.action = action;
-                job.action_name = action_name;
-                job.ledger_key = action_key;
-                job.expected = *expected;
-                job.scope = detail->scope;
-                job.batch_id = "reconcile-" + std::to_string(++batch);
-                job.call.note_text = detail->note_text;
-                job.call.threat_ids = counts.absent;
-                for (const auto& threat : counts.absent)
-                    if (const auto b = group_baselines.find(threat); b != group_baselines.end())
-                        job.baselines.emplace(threat, b->second);
-                filter::threat_filter f;
-                if (std::holds_alternative<config::isolate_action>(*action)) {
-                    for (const auto& r : read.threats) {
-                        const auto text = s1::to_string_id(r.id);
-                        const auto agent = s1::to_string_id(r.agent_id);
-                        if (r.agent_id != 0 &&
-                            std::find(counts.absent.begin(), counts.absent.end(), text) != counts.absent.end() &&
-                            std::find(job.call.agent_ids.begin(), job.call.agent_ids.end(), agent) ==
-                                job.call.agent_ids.end())
-                            job.call.agent_ids.push_back(agent);
-                    }
-                    f = agent_filter(detail->scope, job.call.agent_ids);
-                } else {
-                    f = batch_filter(detail->scope, counts.absent);
-                }
-                auto built = build_request(*action, f, detail->note_text);
-                if (!built) {
-                    ok = give_up(counts.absent, "refused: " + built.error().message());
-                } else {
-                    job.call.request = std::move(*built);
-                    const auto out = co_await act_on_batch(id, *session, std::move(job));
-                    report.done += out.done.size() + out.skipped.size();  // both rows are done
-                    report.failed += out.failed.size();
-                    report.undecided += out.unknown.size();
-                    ok = !out.fatal;
-                }
-            }
-            if (!ok) {
-                report.error = not_ready;
-                co_return report;
-            }
+            if (!co_await reconcile_chunk(chunk)) co_return false;
+        }
+        co_return true;
+    }
+
+private:
+    asio::awaitable<bool> give_up(const std::vector<std::string>& ids, const std::string& why) {
+        reconcile_counts counts;
+        counts.absent = ids;
+        counts.note = "marked failed: " + why;
+        report_.failed += ids.size();
+        log_warn("pending action marked failed",
+                 {{"playbook", c_.group.playbook}, {"action", c_.action_name}, {"reason", why}});
+        auto rows = rows_of(c_.group.entries, ids, run_id_);
+        auto event = reconciled_event(c_.id, c_.action_name, counts);
+        co_return co_await engine_.mark_failed(std::move(rows), why) && co_await engine_.audit(std::move(event));
+    }
+
+    asio::awaitable<bool> record(const reconcile_counts& counts) {
+        auto event = reconciled_event(c_.id, c_.action_name, counts);
+        co_return co_await engine_.audit(std::move(event));
+    }
+
+    asio::awaitable<bool> reconcile_chunk(const std::vector<std::string>& chunk) {
+        const auto& detail = *c_.group.detail;
+        const auto read =
+            co_await engine_.read_effect(*c_.session, *c_.expected, detail.scope, chunk, &c_.group.baselines);
+        reconcile_counts counts;
+        if (!read.ok) {
+            counts.unknown = chunk;
+            counts.note = "left pending: reading the threats failed: " + read.error;
+            report_.undecided += chunk.size();
+            log_warn("pending actions could not be reconciled yet",
+                     {{"playbook", c_.group.playbook}, {"action", c_.action_name}, {"error", read.error}});
+            co_return co_await record(counts);
+        }
+        // A threat the console no longer returns cannot be acted on either: failed, not resent.
+        std::vector<std::string> missing;
+        for (const auto& t : read.split.unknown) {
+            const auto parsed = s1::parse_object_id(t);
+            const bool listed = std::any_of(read.threats.begin(), read.threats.end(),
+                                            [&](const s1::threat_record& r) { return parsed && r.id == *parsed; });
+            (listed ? counts.unknown : missing).push_back(t);
+        }
+        counts.done = read.split.done;
+        auto decided = engine_.decide_resend(c_.playbook, c_.action, detail, at_start_up_,
+                                             pending_rows(c_.group.entries, read.split.resend));
+        // The resend cap counts every send of the rows, across restarts (the ledger keeps them).
+        const int attempts = attempts_of(c_.group.entries, decided.resend);
+        const int max_attempts = std::max(1, engine_.current->config.retry.max_attempts);
+        if (!decided.resend.empty() && attempts >= max_attempts) {
+            decided.refused.emplace_back(std::move(decided.resend),
+                                         "the effect is absent after " + std::to_string(attempts) + " sends");
+            decided.resend.clear();
+        }
+        counts.absent = decided.resend;
+        counts.note = counts.absent.empty() ? "" : "resending where the effect is absent";
+        report_.done += counts.done.size();
+        report_.undecided += counts.unknown.size();
+        auto done_rows = rows_of(c_.group.entries, counts.done, run_id_);
+        bool ok = co_await engine_.mark_done(std::move(done_rows)) && co_await record(counts);
+        const std::string not_returned = "the console did not return the threat";
+        if (ok && !missing.empty()) ok = co_await give_up(missing, not_returned);
+        for (const auto& [ids, why] : decided.refused) ok = ok && co_await give_up(ids, why);
+        if (ok && !decided.kept_pending.empty()) {
+            // A dry-run playbook sends nothing, not even to finish what an enforcing run began.
+            reconcile_counts kept;
+            kept.unknown = decided.kept_pending;
+            kept.note = "left pending: playbook '" + c_.group.playbook + "' is in dry-run mode, which sends nothing";
+            report_.undecided += kept.unknown.size();
+            ok = co_await record(kept);
+        }
+        if (ok && !decided.resend.empty()) ok = co_await resend(decided.resend, read.threats, attempts);
+        co_return ok;
+    }
+
+    asio::awaitable<bool> resend(const std::vector<std::string>& threats, const std::vector<s1::threat_record>& read,
+                                 int attempts) {
+        const auto& detail = *c_.group.detail;
+        detail::batch_job job;
+        job.action = c_.action;
+        job.action_name = c_.action_name;
+        job.ledger_key = c_.group.action_key;
+        job.expected = *c_.expected;
+        job.scope = detail.scope;
+        job.batch_id = "reconcile-" + std::to_string(++engine_.reconcile_batches);
+        job.attempts_before = attempts;
+        for (const auto& threat : threats)
+            if (const auto b = c_.group.baselines.find(threat); b != c_.group.baselines.end())
+                job.baselines.emplace(threat, b->second);
+        std::vector<std::string> no_agent;
+        auto call = make_call(*c_.action, detail.scope, detail::targets_of(threats, read), detail.note_text, no_agent);
+        const std::string no_agent_why = "the threat has no agent id to isolate";
+        if (!no_agent.empty() && !co_await give_up(no_agent, no_agent_why)) co_return false;
+        if (!call && no_agent.size() == threats.size()) co_return true;
+        if (!call) {
+            const std::string refused = "refused: " + call.error().message();
+            co_return co_await give_up(threats, refused);
+        }
+        job.call = std::move(*call);
+        const auto out = co_await engine_.act_on_batch(c_.id, *c_.session, std::move(job));
+        report_.done += out.done.size() + out.skipped.size();  // both rows are done
+        report_.failed += out.failed.size();
+        report_.undecided += out.unknown.size();
+        co_return !out.fatal;
+    }
+
+    engine::impl& engine_;
+    const detail::group_context& c_;
+    const std::string& run_id_;
+    bool at_start_up_;
+    reconcile_report& report_;
+};
+
+}  // namespace detail
+
+asio::awaitable<reconcile_report> engine::impl::reconcile_entries(const snapshot& snap,
+                                                                  std::vector<state::ledger_entry> entries,
+                                                                  const std::string& run_id, bool at_start_up) {
+    reconcile_report report;
+    report.rows = entries.size();
+    for (const auto& group : group_entries(std::move(entries))) {
+        detail::group_context c{group, nullptr, nullptr, std::nullopt, {}, {}, nullptr};
+        c.playbook = snap.find(group.playbook);
+        c.action = find_action(c.playbook, group.action_key);
+        if (group.detail)
+            c.expected = c.action ? std::optional<effect>(effect_of(*c.action, group.detail->note_text))
+                                  : parse_effect(group.action_key, group.detail->note_text);
+        c.id = {run_id, group.playbook, c.playbook ? c.playbook->sha256 : std::string(),
+                group.detail ? group.detail->console : "", false};
+        c.action_name = c.action ? config::action_name(*c.action) : group.action_key;
+        if (group.detail) c.session = session_for(group.detail->console);
+        detail::group_reconciler reconciler(*this, c, run_id, at_start_up, report);
+        if (!co_await reconciler.run()) {
+            report.error = not_ready;
+            co_return report;
         }
     }
     co_return report;
@@ -270,14 +341,15 @@ asio::awaitable<reconcile_report> engine::reconcile_pending() {
         report.error = "not ready: " + impl_->not_ready;
         co_return report;
     }
-    auto pending = impl_->services.ledger->pending();
+    auto* ledger = impl_->services.ledger;
+    auto pending = co_await impl_->on_worker([&] { return ledger->pending(); });
     if (!pending) {
         impl_->fail_closed("ledger: " + pending.error().message);
         report.error = impl_->not_ready;
         co_return report;
     }
     if (pending->empty()) co_return report;
-    auto run_id = impl_->services.ledger->next_run_id();
+    auto run_id = co_await impl_->on_worker([&] { return ledger->next_run_id(); });
     if (!run_id) {
         impl_->fail_closed("ledger: " + run_id.error().message);
         report.error = impl_->not_ready;
@@ -285,13 +357,19 @@ asio::awaitable<reconcile_report> engine::reconcile_pending() {
     }
     log_info("reconciling actions left pending", {{"rows", std::to_string(pending->size())}, {"run", *run_id}});
     const auto started = impl_->services.clock->now();
-    (void)impl_->services.ledger->record_run(
-        {*run_id, "(start-up reconciliation)", started, std::nullopt, "running", {}});
-    report = co_await impl_->reconcile_entries(std::move(*pending), *run_id, true);
-    (void)impl_->services.ledger->record_run(
-        {*run_id, "(start-up reconciliation)", started, impl_->services.clock->now(), report.ok() ? "ok" : "failed",
-         "done " + std::to_string(report.done) + ", failed " + std::to_string(report.failed) + ", undecided " +
-             std::to_string(report.undecided)});
+    const std::string name = "(start-up reconciliation)";
+    state::run_record record{*run_id, name, started, std::nullopt, "running", {}};
+    if (!co_await impl_->record_run(record)) {
+        report.error = impl_->not_ready;
+        co_return report;
+    }
+    const auto snap = impl_->current;
+    report = co_await impl_->reconcile_entries(*snap, std::move(*pending), *run_id, true);
+    record.ended_at = impl_->services.clock->now();
+    record.outcome = report.ok() ? "ok" : "failed";
+    record.summary = "done " + std::to_string(report.done) + ", failed " + std::to_string(report.failed) +
+                     ", undecided " + std::to_string(report.undecided);
+    if (!co_await impl_->record_run(record) && report.ok()) report.error = impl_->not_ready;
     log_info("reconciliation finished", {{"done", std::to_string(report.done)},
                                          {"failed", std::to_string(report.failed)},
                                          {"undecided", std::to_string(report.undecided)}});

@@ -20,8 +20,9 @@ namespace {
 
 /// Everything one run carries from step to step.
 struct run_context {
+    std::shared_ptr<const snapshot> snap;  ///< kept to the run's end, whatever a reload does
     const config::playbook& playbook;
-    detail::console_session& session;
+    detail::session_ptr session;
     run_identity id;
     bool dry = false;
     core::timestamp started{};
@@ -29,6 +30,8 @@ struct run_context {
     note_values notes;
     run_report report;
     int batches = 0;
+    std::vector<std::string> keys;    ///< the ledger key of each action
+    std::vector<std::string> failed;  ///< threats an earlier action failed for (on_error: stop)
 
     std::string next_batch() { return "b-" + std::to_string(++batches); }
 };
@@ -57,12 +60,13 @@ public:
     /// Dry: records the request (audit dry_run, the report). Enforcing: acts exactly once.
     /// `refs` gives the resolved threats by id: a mitigation's rows record each one's baseline.
     asio::awaitable<bool> perform(const config::action& a, action_report& report, planned_call call, bool filter_target,
-                                  std::vector<std::string>& failed, const threat_index* refs) {
+                                  const threat_index* refs) {
         call_identity who{config::action_name(a), "POST", call.request.target, call.threat_ids, call.agent_ids,
                           run_.next_batch(),      1};
         if (run_.dry) {
             report.dry_calls.push_back(to_dry(call));
-            co_return engine_.audit(dry_run_event(run_.id, who, call.request.body));
+            auto event = dry_run_event(run_.id, who, call.request.body);
+            co_return co_await engine_.audit(std::move(event));
         }
         batch_job job;
         job.action = &a;
@@ -80,31 +84,52 @@ public:
                     job.baselines.emplace(threat, baseline_of(job.expected.mitigation, ref->second->mitigations));
             }
         }
-        auto out = co_await engine_.act_on_batch(run_.id, run_.session, std::move(job));
+        auto out = co_await engine_.act_on_batch(run_.id, *run_.session, std::move(job));
         report.calls += out.calls;
         report.reconciled += out.reconciled;
         report.threats_done += filter_target ? (out.done.empty() ? 0 : run_.report.acted) : out.done.size();
         report.skipped += out.skipped.size();
         report.failures += out.failed.size() + out.unknown.size();
-        failed.insert(failed.end(), out.failed.begin(), out.failed.end());
-        failed.insert(failed.end(), out.unknown.begin(), out.unknown.end());
+        run_.failed.insert(run_.failed.end(), out.failed.begin(), out.failed.end());
+        run_.failed.insert(run_.failed.end(), out.unknown.begin(), out.unknown.end());
         co_return !out.fatal;
     }
 
     /// Rows of this playbook still pending from an earlier run: reconcile them (read, never
-    /// resend blindly) before this run decides anything about those threats.
-    asio::awaitable<bool> settle_pending(const std::string& key, const std::vector<std::string>& pending) {
-        std::vector<state::ledger_entry> entries;
-        for (const auto& threat : pending) {
-            auto found = engine_.services.ledger->find(run_.playbook.name, key, threat);
-            if (!found) {
-                engine_.fail_closed("ledger: " + found.error().message);
-                co_return false;
+    /// resend blindly) before this run decides anything about those threats; then count how
+    /// they ended. False when the engine failed closed.
+    asio::awaitable<bool> settle_pending(std::size_t i, const std::vector<std::string>& pending,
+                                         action_report& report) {
+        auto* ledger = engine_.services.ledger;
+        const auto& key = run_.keys[i];
+        const auto& name = run_.playbook.name;
+        auto found = co_await engine_.on_worker([&]() -> state::result<std::vector<state::ledger_entry>> {
+            std::vector<state::ledger_entry> entries;
+            for (const auto& threat : pending) {
+                auto row = ledger->find(name, key, threat);
+                if (!row) return row.error();
+                if (*row) entries.push_back(std::move(**row));
             }
-            if (*found) entries.push_back(std::move(**found));
+            return entries;
+        });
+        if (!found) {
+            engine_.fail_closed("ledger: " + found.error().message);
+            co_return false;
         }
-        const auto settled = co_await engine_.reconcile_entries(std::move(entries), run_.id.run, false);
-        co_return settled.ok();
+        const auto settled = co_await engine_.reconcile_entries(*run_.snap, std::move(*found), run_.id.run, false);
+        if (!settled.ok()) co_return false;
+        const auto cooldown = run_.playbook.limits.cooldown;
+        auto again = co_await engine_.on_worker([&] { return ledger->remaining(name, {key}, pending, cooldown); });
+        if (!again) {
+            engine_.fail_closed("ledger: " + again.error().message);
+            co_return false;
+        }
+        const auto& still = again->front();
+        run_.failed.insert(run_.failed.end(), still.to_do.begin(), still.to_do.end());
+        run_.failed.insert(run_.failed.end(), still.pending.begin(), still.pending.end());
+        report.failures += still.to_do.size() + still.pending.size();
+        report.threats_done += pending.size() - still.to_do.size() - still.pending.size();
+        co_return true;
     }
 
 private:
@@ -112,53 +137,239 @@ private:
     run_context& run_;
 };
 
+/// One run from its first record to its summary: the steps of DESIGN.md §4 as short methods.
+class run_driver {
+public:
+    run_driver(engine::impl& engine, run_context& run) : engine_(engine), run_(run), steps_(engine, run) {}
+
+    /// Takes a run id and writes run.start. False (with the report failed) when it could not.
+    asio::awaitable<bool> begin(const trigger& t) {
+        if (run_.dry) {
+            // Dry runs take no ledger run id (they write nothing there): the start time keeps their
+            // ids apart across processes, the counter within one.
+            std::string stamp;
+            for (const char c : core::format_timestamp(run_.started).substr(0, 19))
+                if (c != '-' && c != ':') stamp += c;
+            run_.id.run = "d-" + stamp + "-" + std::to_string(++engine_.dry_runs);
+        } else {
+            auto* ledger = engine_.services.ledger;
+            auto next = co_await engine_.on_worker([&] { return ledger->next_run_id(); });
+            if (!next) {
+                engine_.fail_closed("ledger: " + next.error().message);
+                run_.report.error = engine_.not_ready;
+                co_return false;
+            }
+            run_.id.run = *next;
+        }
+        run_.report.run_id = run_.id.run;
+        run_.notes = {run_.playbook.name,
+                      run_.id.run,
+                      run_.id.console,
+                      std::string(config::to_string(mode())),
+                      core::format_timestamp(run_.started),
+                      0};
+        auto start = run_start_event(run_.id, t.source, config::to_string(run_.dry ? mode() : run_.playbook.mode));
+        if (!co_await engine_.audit(std::move(start))) co_return false;
+        if (!run_.dry) {
+            state::run_record record{run_.id.run, run_.playbook.name, run_.started, std::nullopt, "running", {}};
+            if (!co_await engine_.record_run(std::move(record))) co_return false;
+        }
+        for (const auto& a : run_.playbook.actions) {
+            run_.keys.push_back(ledger_key(a));
+            run_.report.actions.push_back({config::action_name(a), 0, 0, 0, 0, 0, {}});
+        }
+        co_return true;
+    }
+
+    asio::awaitable<run_report> finish(run_outcome outcome, std::string error) {
+        run_.report.outcome = outcome;
+        run_.report.error = std::move(error);
+        if (!run_.report.error.empty()) run_.report.outcome = run_outcome::failed;
+        auto end = run_end_event(run_.id, run_.report);
+        bool recorded = co_await engine_.audit(std::move(end));
+        if (!run_.dry) {
+            state::run_record record{run_.id.run,
+                                     run_.playbook.name,
+                                     run_.started,
+                                     engine_.services.clock->now(),
+                                     std::string(to_string(run_.report.outcome)),
+                                     summary_line(run_.report)};
+            recorded = co_await engine_.record_run(std::move(record)) && recorded;
+        }
+        if (!recorded && run_.report.outcome != run_outcome::failed) {
+            run_.report.outcome = run_outcome::failed;
+            run_.report.error = engine_.not_ready;
+        }
+        if (run_.report.outcome == run_outcome::failed)
+            log_error("run failed",
+                      {{"playbook", run_.playbook.name}, {"run", run_.id.run}, {"error", run_.report.error}});
+        else
+            log_info(summary_line(run_.report),
+                     {{"playbook", run_.playbook.name}, {"run", run_.id.run}, {"console", run_.id.console}});
+        co_return run_.report;
+    }
+
+    /// target: filter — the match itself is each action's filter, counted before each action.
+    asio::awaitable<run_report> filter_run() {
+        const auto& p = run_.playbook;
+        // Every count and POST of the run selects what existed at its start, no later arrival.
+        run_.match = pin_upper_bound(std::move(run_.match), run_.started);
+        for (std::size_t i = 0; i < p.actions.size(); ++i) {
+            if (engine_.stopping) co_return co_await finish(run_outcome::failed, "interrupted by shutdown");
+            if (!run_.failed.empty() && p.on_error == config::error_policy::stop) {
+                run_.report.actions[i].skipped = 1;
+                continue;
+            }
+            // Counted again before each action: an earlier action (or the console) may have
+            // changed what the match selects, and max_threats bounds every call, not the first.
+            auto count = co_await run_.session->client->count_threats(run_.match);
+            if (!count.ok())
+                co_return co_await finish(run_outcome::failed, "counting the match failed: " + count.error.message);
+            const auto counted =
+                match_limit(run_.match, static_cast<std::size_t>(std::max<std::int64_t>(*count.value, 0)));
+            if (i == 0) run_.report.matched = run_.report.after_ledger = counted;
+            if (counted > static_cast<std::size_t>(p.limits.max_threats)) {
+                co_await held(counted, counted, run_.report.actions[i].action);
+                co_return co_await finish(run_outcome::held, {});
+            }
+            if (counted == 0) break;  // nothing (left) to act on
+            if (i == 0) run_.report.acted = run_.notes.matched = counted;
+            auto call = plan_filter_call(p.actions[i], run_.match, run_.notes);
+            if (!call)
+                co_return co_await finish(run_outcome::failed,
+                                          "refused to build the request: " + call.error().message());
+            call->threat_ids = {filter_run_key(run_.id.run)};
+            if (!co_await steps_.perform(p.actions[i], run_.report.actions[i], std::move(*call), true, nullptr))
+                co_return co_await finish(run_outcome::failed, engine_.not_ready);
+        }
+        co_return co_await finish(run_outcome::ok, {});
+    }
+
+    /// target: threats — resolve, drop what the ledger has done, limit, act action by action.
+    asio::awaitable<run_report> threats_run() {
+        const auto& p = run_.playbook;
+        std::vector<threat_ref> threats;
+        if (auto error = co_await resolve(threats); !error.empty())
+            co_return co_await finish(run_outcome::failed, error);
+        run_.report.matched = threats.size();
+        auto* ledger = engine_.services.ledger;
+        const auto ids = ids_of(threats);
+        auto remaining =
+            co_await engine_.on_worker([&] { return ledger->remaining(p.name, run_.keys, ids, p.limits.cooldown); });
+        if (!remaining) {
+            engine_.fail_closed("ledger: " + remaining.error().message);
+            co_return co_await finish(run_outcome::failed, engine_.not_ready);
+        }
+        auto left = threats_left(ids, *remaining);
+        run_.report.after_ledger = left.size();
+        // The match's `limit`: at most that many (the oldest left) per run; never sent in the GET.
+        left.resize(match_limit(run_.match, left.size()));
+        const auto limit = apply_limits(left.size(), p.limits);
+        if (limit.held) {
+            co_await held(run_.report.matched, run_.report.after_ledger, {});
+            co_return co_await finish(run_outcome::held, {});
+        }
+        const std::vector<std::string> selected(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(limit.keep));
+        run_.report.acted = run_.notes.matched = selected.size();
+        threat_index by_id;
+        for (const auto& t : threats) by_id.emplace(s1::to_string_id(t.id), &t);
+        for (std::size_t i = 0; i < p.actions.size(); ++i) {
+            auto error = co_await act(i, (*remaining)[i], selected, by_id);
+            if (!error.empty()) co_return co_await finish(run_outcome::failed, error);
+        }
+        co_return co_await finish(run_outcome::ok, {});
+    }
+
+private:
+    config::run_mode mode() const { return run_.dry ? config::run_mode::dry_run : config::run_mode::enforce; }
+
+    /// Every page, oldest first, keeping compact records only. The error, or empty.
+    asio::awaitable<std::string> resolve(std::vector<threat_ref>& threats) {
+        const bool details = needs_threat_details(run_.playbook);
+        const bool with_mitigations = mitigates(run_.playbook);
+        // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
+        std::function<bool(s1::threat_page&)> keep = [&](s1::threat_page& page) {
+            for (const auto& record : page.threats) threats.push_back(make_ref(record, details, with_mitigations));
+            return !engine_.stopping;
+        };
+        auto listing = run_.session->client->for_each_page(run_.match, std::move(keep), s1::page_request{});
+        auto listed = co_await std::move(listing);
+        if (!listed.ok()) co_return "resolving the match failed: " + listed.error.message;
+        if (engine_.stopping) co_return "interrupted by shutdown";
+        co_return std::string();
+    }
+
+    asio::awaitable<void> held(std::size_t matched, std::size_t after_ledger, std::string action) {
+        const auto& p = run_.playbook;
+        auto event = run_held_event(run_.id, matched, after_ledger, p.limits.max_threats);
+        (void)co_await engine_.audit(std::move(event));  // failing closed is reported by finish()
+        log_fields fields{{"playbook", p.name},
+                          {"run", run_.id.run},
+                          {"left", std::to_string(after_ledger)},
+                          {"max_threats", std::to_string(p.limits.max_threats)}};
+        if (!action.empty()) fields.emplace_back("action", action);
+        log_error("playbook held: more threats than max_threats", fields);
+    }
+
+    /// Step 4 for action `i`. The run's error, or empty.
+    asio::awaitable<std::string> act(std::size_t i, const state::remaining_action& remaining,
+                                     const std::vector<std::string>& selected, const threat_index& by_id) {
+        const auto& a = run_.playbook.actions[i];
+        auto& report = run_.report.actions[i];
+        auto work = work_for_action(remaining, selected, run_.failed, run_.playbook.on_error);
+        if (!work.skipped.empty()) {
+            report.skipped = work.skipped.size();
+            auto event =
+                skipped_event(run_.id, report.action, work.skipped, "an earlier action failed (on_error: stop)");
+            if (!co_await engine_.audit(std::move(event))) co_return engine_.not_ready;
+        }
+        if (!work.pending.empty() && !run_.dry && !co_await steps_.settle_pending(i, work.pending, report))
+            co_return engine_.not_ready;
+        std::vector<const threat_ref*> targets;
+        for (const auto& id : work.to_do) targets.push_back(by_id.at(id));
+        const auto batch = static_cast<std::size_t>(run_.session->config.batch_size);
+        auto plan = plan_calls(a, run_.match, targets, batch, run_.notes);
+        if (!plan) co_return "refused to build the request: " + plan.error().message();
+        if (!plan->no_agent.empty()) {
+            report.failures += plan->no_agent.size();
+            run_.failed.insert(run_.failed.end(), plan->no_agent.begin(), plan->no_agent.end());
+            auto event = skipped_event(run_.id, report.action, plan->no_agent, "the threat has no agent id to isolate");
+            if (!co_await engine_.audit(std::move(event))) co_return engine_.not_ready;
+        }
+        for (auto& call : plan->calls) {
+            if (engine_.stopping) co_return "interrupted by shutdown: later batches not sent";
+            if (!co_await steps_.perform(a, report, std::move(call), false, &by_id)) co_return engine_.not_ready;
+        }
+        co_return std::string();
+    }
+
+    engine::impl& engine_;
+    run_context& run_;
+    run_steps steps_;
+};
+
 }  // namespace detail
 
-asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p, const trigger& t) {
+asio::awaitable<run_report> engine::impl::execute_run(std::shared_ptr<const snapshot> snap, const config::playbook& p,
+                                                      const trigger& t) {
     run_report failed_early;
     failed_early.playbook = p.name;
     failed_early.outcome = run_outcome::failed;
     failed_early.dry_run = options.dry_run || options.plan || p.mode == config::run_mode::dry_run;
-    if (!ready()) {
+    detail::session_ptr session = session_for(p.console);
+    if (!ready())
         failed_early.error = "not ready: " + not_ready;
-        co_return failed_early;
-    }
-    if (stopping) {
+    else if (stopping)
         failed_early.error = "shutting down: no new run starts";
-        co_return failed_early;
-    }
-    detail::console_session* session = session_for(p.console);
-    if (session == nullptr) {
+    else if (!session)
         failed_early.error = "console '" + p.console + "' is not configured";
-        co_return failed_early;
-    }
+    if (!failed_early.error.empty()) co_return failed_early;
 
-    run_context run{p, *session, {}, failed_early.dry_run, services.clock->now(), {}, {}, {}, 0};
+    run_context run{
+        std::move(snap), p, session, {}, failed_early.dry_run, services.clock->now(), {}, {}, {}, 0, {}, {}};
     run.report.playbook = p.name;
     run.report.dry_run = run.dry;
-    if (run.dry) {
-        // Dry runs take no ledger run id (they write nothing there): the start time keeps their
-        // ids apart across processes, the counter within one.
-        std::string stamp;
-        for (const char c : core::format_timestamp(run.started).substr(0, 19))
-            if (c != '-' && c != ':') stamp += c;
-        run.id.run = "d-" + stamp + "-" + std::to_string(++dry_runs);
-    } else {
-        auto next = services.ledger->next_run_id();
-        if (!next) {
-            fail_closed("ledger: " + next.error().message);
-            failed_early.error = not_ready;
-            co_return failed_early;
-        }
-        run.id.run = *next;
-    }
-    run.id.playbook = p.name;
-    run.id.playbook_sha256 = p.sha256;
-    run.id.console = session->config->name;
-    run.id.dry_run = run.dry;
-    run.report.run_id = run.id.run;
-    const log_fields fields{{"playbook", p.name}, {"run", run.id.run}, {"console", run.id.console}};
-
+    run.id = {{}, p.name, p.sha256, session->config.name, run.dry};
     // One resolution of relative times for the GET and every POST of the run.
     run.match = p.match.resolved(run.started);
     bool nothing = false;
@@ -169,163 +380,11 @@ asio::awaitable<run_report> engine::impl::execute_run(const config::playbook& p,
         else
             nothing = true;
     }
-    run.notes = {p.name,
-                 run.id.run,
-                 run.id.console,
-                 std::string(config::to_string(run.dry ? config::run_mode::dry_run : config::run_mode::enforce)),
-                 core::format_timestamp(run.started),
-                 0};
-
-    auto finish = [&](run_outcome outcome, std::string error) -> run_report {
-        run.report.outcome = outcome;
-        run.report.error = std::move(error);
-        if (!run.report.error.empty()) run.report.outcome = run_outcome::failed;
-        audit(run_end_event(run.id, run.report));
-        if (!run.dry) {
-            (void)services.ledger->record_run({run.id.run, p.name, run.started, services.clock->now(),
-                                               std::string(to_string(run.report.outcome)), summary_line(run.report)});
-        }
-        if (run.report.outcome == run_outcome::failed)
-            log_error("run failed", {{"playbook", p.name}, {"run", run.id.run}, {"error", run.report.error}});
-        else
-            log_info(summary_line(run.report), fields);
-        return run.report;
-    };
-
-    if (!audit(run_start_event(run.id, t.source, config::to_string(run.dry ? config::run_mode::dry_run : p.mode)))) {
-        co_return finish(run_outcome::failed, not_ready);
-    }
-    if (!run.dry) (void)services.ledger->record_run({run.id.run, p.name, run.started, std::nullopt, "running", {}});
-    if (nothing) co_return finish(run_outcome::ok, {});
-
-    detail::run_steps steps(*this, run);
-    std::vector<std::string> keys;
-    for (const auto& a : p.actions) {
-        keys.push_back(ledger_key(a));
-        run.report.actions.push_back({config::action_name(a), 0, 0, 0, 0, 0, {}});
-    }
-    const auto max_threats = static_cast<std::size_t>(p.limits.max_threats);
-
-    if (p.target == config::target_kind::filter) {
-        // Every count and POST of the run selects what existed at its start, no later arrival.
-        run.match = pin_upper_bound(std::move(run.match), run.started);
-        std::vector<std::string> failed;
-        for (std::size_t i = 0; i < p.actions.size(); ++i) {
-            if (stopping) co_return finish(run_outcome::failed, "interrupted by shutdown");
-            if (!failed.empty() && p.on_error == config::error_policy::stop) {
-                run.report.actions[i].skipped = 1;
-                continue;
-            }
-            // Counted again before each action: an earlier action (or the console) may have
-            // changed what the match selects, and max_threats bounds every call, not the first.
-            auto count = co_await session->client->count_threats(run.match);
-            if (!count.ok()) co_return finish(run_outcome::failed, "counting the match failed: " + count.error.message);
-            const auto counted =
-                match_limit(run.match, static_cast<std::size_t>(std::max<std::int64_t>(*count.value, 0)));
-            if (i == 0) run.report.matched = run.report.after_ledger = counted;
-            if (counted > max_threats) {
-                audit(run_held_event(run.id, counted, counted, p.limits.max_threats));
-                log_error("playbook held: more threats than max_threats",
-                          {{"playbook", p.name},
-                           {"run", run.id.run},
-                           {"action", run.report.actions[i].action},
-                           {"matched", std::to_string(counted)},
-                           {"max_threats", std::to_string(p.limits.max_threats)}});
-                co_return finish(run_outcome::held, {});
-            }
-            if (counted == 0) break;  // nothing (left) to act on
-            if (i == 0) run.report.acted = run.notes.matched = counted;
-            auto call = plan_filter_call(p.actions[i], run.match, run.notes);
-            if (!call) co_return finish(run_outcome::failed, "refused to build the request: " + call.error().message());
-            call->threat_ids = {filter_run_key(run.id.run)};
-            if (!co_await steps.perform(p.actions[i], run.report.actions[i], std::move(*call), true, failed, nullptr))
-                co_return finish(run_outcome::failed, not_ready);
-        }
-        co_return finish(run_outcome::ok, {});
-    }
-
-    // 1. Resolve: every page, oldest first, keeping compact records only.
-    std::vector<threat_ref> threats;
-    const bool details = needs_threat_details(p);
-    const bool with_mitigations = mitigates(p);
-    // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
-    std::function<bool(s1::threat_page&)> keep = [&](s1::threat_page& page) {
-        for (const auto& record : page.threats) threats.push_back(make_ref(record, details, with_mitigations));
-        return !stopping;
-    };
-    auto listing = session->client->for_each_page(run.match, std::move(keep), s1::page_request{});
-    auto listed = co_await std::move(listing);
-    if (!listed.ok()) co_return finish(run_outcome::failed, "resolving the match failed: " + listed.error.message);
-    if (stopping) co_return finish(run_outcome::failed, "interrupted by shutdown");
-    run.report.matched = threats.size();
-
-    // 2. Ledger: drop what every action has done (within the cooldown).
-    const auto ids = ids_of(threats);
-    auto remaining = services.ledger->remaining(p.name, keys, ids, p.limits.cooldown);
-    if (!remaining) {
-        fail_closed("ledger: " + remaining.error().message);
-        co_return finish(run_outcome::failed, not_ready);
-    }
-    auto left = threats_left(ids, *remaining);
-    run.report.after_ledger = left.size();
-    // The match's `limit`: at most that many (the oldest left) per run; never sent in the GET.
-    left.resize(match_limit(run.match, left.size()));
-
-    // 3. Limit.
-    const auto limit = apply_limits(left.size(), p.limits);
-    if (limit.held) {
-        audit(run_held_event(run.id, run.report.matched, run.report.after_ledger, p.limits.max_threats));
-        log_error("playbook held: more threats than max_threats",
-                  {{"playbook", p.name},
-                   {"run", run.id.run},
-                   {"left", std::to_string(left.size())},
-                   {"max_threats", std::to_string(p.limits.max_threats)}});
-        co_return finish(run_outcome::held, {});
-    }
-    const std::vector<std::string> selected(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(limit.keep));
-    run.report.acted = run.notes.matched = selected.size();
-    threat_index by_id;
-    for (const auto& t : threats) by_id.emplace(s1::to_string_id(t.id), &t);
-
-    // 4. Act, action by action, in batches.
-    std::vector<std::string> failed;
-    for (std::size_t i = 0; i < p.actions.size(); ++i) {
-        const auto& a = p.actions[i];
-        auto& report = run.report.actions[i];
-        auto work = work_for_action((*remaining)[i], selected, failed, p.on_error);
-        if (!work.skipped.empty()) {
-            report.skipped = work.skipped.size();
-            audit(skipped_event(run.id, report.action, work.skipped, "an earlier action failed (on_error: stop)"));
-        }
-        if (!work.pending.empty() && !run.dry) {
-            if (!co_await steps.settle_pending(keys[i], work.pending)) co_return finish(run_outcome::failed, not_ready);
-            auto again = services.ledger->remaining(p.name, {keys[i]}, work.pending, p.limits.cooldown);
-            if (!again) {
-                fail_closed("ledger: " + again.error().message);
-                co_return finish(run_outcome::failed, not_ready);
-            }
-            const auto& still = again->front();
-            failed.insert(failed.end(), still.to_do.begin(), still.to_do.end());
-            failed.insert(failed.end(), still.pending.begin(), still.pending.end());
-            report.failures += still.to_do.size() + still.pending.size();
-            report.threats_done += work.pending.size() - still.to_do.size() - still.pending.size();
-        }
-        std::vector<const threat_ref*> targets;
-        for (const auto& id : work.to_do) targets.push_back(by_id.at(id));
-        auto plan = plan_calls(a, run.match, targets, static_cast<std::size_t>(session->config->batch_size), run.notes);
-        if (!plan) co_return finish(run_outcome::failed, "refused to build the request: " + plan.error().message());
-        if (!plan->no_agent.empty()) {
-            report.failures += plan->no_agent.size();
-            failed.insert(failed.end(), plan->no_agent.begin(), plan->no_agent.end());
-            audit(skipped_event(run.id, report.action, plan->no_agent, "the threat has no agent id to isolate"));
-        }
-        for (auto& call : plan->calls) {
-            if (stopping) co_return finish(run_outcome::failed, "interrupted by shutdown: later batches not sent");
-            if (!co_await steps.perform(a, report, std::move(call), false, failed, &by_id))
-                co_return finish(run_outcome::failed, not_ready);
-        }
-    }
-    co_return finish(run_outcome::ok, {});
+    detail::run_driver driver(*this, run);
+    if (!co_await driver.begin(t)) co_return co_await driver.finish(run_outcome::failed, not_ready);
+    if (nothing) co_return co_await driver.finish(run_outcome::ok, {});
+    if (p.target == config::target_kind::filter) co_return co_await driver.filter_run();
+    co_return co_await driver.threats_run();
 }
 
 }  // namespace s1pilot::engine

@@ -114,6 +114,10 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
             co_return out;
         }
         if (wait > nanoseconds::zero()) co_await sleep_(wait);
+        if (settings_.interrupted && settings_.interrupted()) {
+            give_up("shutting down: attempt " + std::to_string(attempt) + " not sent");
+            co_return out;
+        }
 
         // The net layer keeps real time; hand it what is left of the call on its clock.
         req.deadline = std::chrono::steady_clock::now() + (deadline - clock_.steady_now());

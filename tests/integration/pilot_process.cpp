@@ -34,7 +34,9 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
       << "      write: {rate: 200, burst: 400}\n"
       << "    timeouts: {connect: 5s, request: " << console.request_timeout << "}\n"
       << "    batch_size: " << console.batch_size << "\n"
-      << "playbooks:\n";
+      << "playbooks:";
+    if (console.playbook_dir) y << " " << console.playbook_dir->string();
+    y << "\n";
     for (const auto& p : playbooks) y << "  - " << p.string() << "\n";
     y << "state: " << state_path().string() << "\n"
       << "audit:\n"

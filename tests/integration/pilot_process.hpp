@@ -24,6 +24,8 @@ struct console_settings {
     int batch_size = 100;
     std::string request_timeout = "60s";
     std::string retry = "{max_attempts: 3, base: 100ms, cap: 2s}";
+    /// The `playbooks:` value instead of the list of files (e.g. a directory, for reloads).
+    std::optional<fs::path> playbook_dir{};
 };
 
 class pilot {

@@ -58,6 +58,11 @@ public:
     /// writer: every later call returns errc::closed.
     result<appended> append(const boost::json::object& fields);
 
+    /// After a failure: opens the log again and continues its chain from what is on disk (a line
+    /// cut short by the failure is dropped, as at open). Success clears failure(); on error the
+    /// writer stays closed. A no-op when the writer has not failed.
+    result<void> recover();
+
     /// The failure that closed the writer, if any: what `/readyz` reports.
     const std::optional<error>& failure() const noexcept { return failure_; }
     std::uint64_t next_seq() const noexcept { return next_seq_; }

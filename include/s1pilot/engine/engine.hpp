@@ -1,15 +1,21 @@
 #pragma once
 // The engine: carries out playbook runs (DESIGN.md §4) against the consoles, exactly once per
 // (playbook, action, threat), recording every decision in the audit log; reconciles what a crash
-// left pending; polls playbooks on their schedule. The admin listener (a later step) calls
-// run_now(); `s1pilot once|plan|run` drive it from the command line.
+// left pending; polls playbooks on their schedule, one loop per playbook; swaps in a reloaded
+// configuration without disturbing runs in flight (DESIGN.md §7).
 //
-// Thread model: one io_context thread. Create the engine and await its coroutines on that
-// executor. The ledger, audit writer and clock are borrowed and must outlive the engine.
+// Thread model: one io_context thread runs the engine; create it and await its coroutines on that
+// executor. Ledger and audit writes run on one worker thread of the engine's own, awaited from
+// the loop, so a slow disk delays only the run that writes. The ledger, audit writer and clock
+// are borrowed and must outlive the engine; only the worker touches the ledger and the writer
+// while the engine lives.
 //
-// Fail closed: when a ledger or audit write that must precede a POST fails, nothing is sent, the
-// run ends failed and the engine turns not-ready (ready() false, reason() says why) and refuses
-// every later run.
+// Snapshots: a loaded configuration is one immutable `snapshot`. A run takes the snapshot current
+// at its start and keeps it to its end; reload() publishes a new one and never changes one in use.
+//
+// Fail closed: when a ledger or audit write fails, nothing more is sent, the engine turns
+// not-ready (ready() false, reason() says why) and refuses runs; it retries a write every
+// options.recovery_interval and turns ready again by itself when one succeeds.
 
 #include "s1pilot/audit/writer.hpp"
 #include "s1pilot/config/daemon_config.hpp"
@@ -23,8 +29,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -49,6 +57,26 @@ struct engine_services {
     s1::random_source random;      ///< empty: seeded; also drives the schedule's splay
 };
 
+/// A loaded configuration: the daemon configuration and the playbooks, never changed once
+/// published. A playbook without a console names the only configured one.
+struct snapshot {
+    config::daemon_config config;
+    std::vector<config::playbook> playbooks;
+    std::uint64_t generation = 0;  ///< 1 for the configuration the engine was created with, +1 per reload
+
+    const config::playbook* find(std::string_view name) const;
+};
+
+/// What a reload changed, by playbook name.
+struct reload_report {
+    std::vector<std::string> added;
+    std::vector<std::string> removed;
+    std::vector<std::string> changed;  ///< its file's hash changed: its loop restarts
+    std::size_t unchanged = 0;
+    std::string error;  ///< set when the reload was refused (nothing changed)
+    bool ok() const noexcept { return error.empty(); }
+};
+
 struct engine_options {
     bool dry_run = false;  ///< `--dry-run`: every playbook runs dry, whatever its mode
     /// `s1pilot plan`: dry, and nothing written anywhere (no audit, no ledger, no run id).
@@ -58,6 +86,8 @@ struct engine_options {
     /// written less than this long ago; an older one is marked failed and left to the next run,
     /// which acts again only if the threat still matches (an analyst may have acted meanwhile).
     std::chrono::milliseconds stale_pending_after{15 * 60 * 1000};
+    /// After failing closed, a write is retried this often; readiness returns when one succeeds.
+    std::chrono::milliseconds recovery_interval{3'000};
 };
 
 /// What start-up reconciliation found.
@@ -105,17 +135,38 @@ public:
     /// Starts polling every playbook with `trigger.every` (first run after a random splay).
     void start_schedule();
 
-    /// Graceful shutdown, first step: no new run and no new call starts; schedule timers are
-    /// cancelled. Calls in flight finish; runs then end, recording what they did.
+    /// Publishes a new configuration (already loaded and valid). Loops of added or changed
+    /// playbooks start (after a splay), those of removed ones stop, the others keep their timing;
+    /// runs in flight finish on the snapshot they started with. Consoles whose settings changed
+    /// get new clients; unchanged ones keep theirs (and their rate-limit state). Refused, with
+    /// nothing changed, when a playbook names a console that is not configured or a client
+    /// cannot be made.
+    reload_report reload(config::daemon_config config, std::vector<config::playbook> playbooks);
+
+    /// Appends a record to the audit log on the worker thread (no-op without one). False after
+    /// failing closed when the append failed. For the lifecycle's own records (config.*).
+    boost::asio::awaitable<bool> record(boost::json::object fields);
+
+    /// The configuration in force.
+    std::shared_ptr<const snapshot> current() const;
+
+    /// Graceful shutdown, first step: no new run and no new call starts; schedule timers and
+    /// every sleep (backoff, rate-limit waits, Retry-After) are cancelled at once, and a call
+    /// that was waiting is not sent. Calls already on the wire finish; runs then end, recording
+    /// what they did.
     void stop();
 
     /// Waits until every run and schedule loop has ended, or `timeout` passes. True when drained.
     boost::asio::awaitable<bool> drain(std::chrono::milliseconds timeout);
 
+    /// The executor the engine runs on.
+    boost::asio::any_io_executor executor() const;
+
     bool ready() const noexcept;
     /// Why the engine is not ready (empty when it is).
     const std::string& reason() const noexcept;
     std::size_t active_runs() const noexcept;
+    /// The playbooks of the current snapshot (valid until the next reload).
     const std::vector<config::playbook>& playbooks() const noexcept;
 
     struct impl;

@@ -33,5 +33,7 @@ inline void log_warn(std::string_view message, const log_fields& fields = {}) {
 inline void log_error(std::string_view message, const log_fields& fields = {}) {
     log(config::log_level::error, message, fields);
 }
+/// Writes out what the logger buffered: before an immediate exit.
+void flush_logs();
 
 }  // namespace s1pilot::engine

@@ -127,6 +127,21 @@ struct planned_call {
     s1::action_request request;
 };
 
+/// A threat as a call targets it: its id and its agent (0: none known).
+struct call_target {
+    s1::object_id threat = 0;
+    s1::object_id agent = 0;
+};
+
+/// The one rule of a call's targets, used by plan, act and reconcile alike: the threats become
+/// the call's ledger rows; isolate posts their distinct agents (in order) with agent_filter, and
+/// a threat without an agent cannot be isolated: it is left out of the call and listed in
+/// `no_agent` (reported failed, never sent); every other action posts the threats with
+/// batch_filter. A call left with no target is refused with core::errc::empty_filter.
+boost::system::result<planned_call> make_call(const config::action& a, const filter::threat_filter& match,
+                                              const std::vector<call_target>& targets, std::string note_text,
+                                              std::vector<std::string>& no_agent);
+
 /// Step 4's cutting for `target: threats`: `threats` (all still to do for `a`) in batches of
 /// `batch_size`, one threat per call for a note with per-threat placeholders, the filter of
 /// batch_filter / agent_filter. An isolate batch whose threats have no agent id posts none of

@@ -28,6 +28,7 @@ enum class fault {
     apply_then_drop,  ///< the action takes effect, then the connection is lost (effect unknown)
     server_error,     ///< 500 without applying
     bad_request,      ///< 400 without applying
+    not_applied,      ///< 200 `{"data":{"affected":0}}` without applying (no details, like the console)
 };
 
 class fake_console final : public net::transport {
@@ -196,6 +197,7 @@ private:
             return answer(500, R"({"errors":[{"code":5000010,"title":"Internal server error"}]})");
         if (scripted == fault::bad_request)
             return answer(400, R"({"errors":[{"code":4000010,"title":"Validation Error","detail":"scripted"}]})");
+        if (scripted == fault::not_applied) return answer(200, R"({"data":{"affected":0}})");
         const auto affected = apply(path, json::parse(req.body).as_object());
         if (after_post) after_post(*this);
         if (scripted == fault::apply_then_drop) {

@@ -69,6 +69,7 @@ TEST_F(reconcile_test, a_crash_between_pending_and_result_is_reconciled_at_start
         // The POST goes out, then the result cannot be recorded: as if the process died there.
         failing_ledger crashing(*ledger_);
         crashing.fail_done = true;
+        crashing.run_ids_left = 1;  // and every later write: the engine cannot recover (it is "dead")
         auto eng = make_failing({pb}, crashing);
         const auto report = run(eng->run_now("contain"));
         EXPECT_EQ(report.outcome, run_outcome::failed);
@@ -141,6 +142,7 @@ TEST_F(reconcile_test, a_ledger_that_cannot_record_the_intent_sends_nothing) {
     console_.add_threats(2);
     failing_ledger broken(*ledger_);
     broken.fail_pending = true;
+    broken.run_ids_left = 1;  // the run's id, then the disk fails for good: it stays not ready
     auto eng = make_failing({playbook_with("  - mitigate: kill")}, broken);
     const auto report = run(eng->run_now("contain"));
     EXPECT_EQ(report.outcome, run_outcome::failed);
