@@ -110,6 +110,7 @@ http_response simulator::admin(const http_request& request) {
         build_store();
         journal_.clear();
         faults_ = options_.faults;
+        answers_ = options_.answers;
         fault_rng_ = rng(faults_.seed);
         limiter_ = rate_limiter(options_.rate_limits);
         return ok_json(fmt::format(R"({{"threats":{}}})", store_->threats.size()));
@@ -140,6 +141,20 @@ http_response simulator::admin(const http_request& request) {
         if (!parsed) return error_response(400, error.empty() ? "expected {\"spec\":\"read=10/s,write=5/s\"}" : error);
         limiter_ = rate_limiter(*parsed);
         return ok_json("{}");
+    }
+    if (path == "/_sim/answers") {
+        if (method == "PUT") {
+            boost::system::error_code ec;
+            auto body = json::parse(request.body, ec);
+            const auto* style = !ec && body.is_object() ? body.get_object().if_contains("answers") : nullptr;
+            auto parsed =
+                style != nullptr && style->is_string() ? parse_answer_style(style->get_string()) : std::nullopt;
+            if (!parsed) return error_response(400, R"(expected {"answers":"detailed"} or {"answers":"minimal"})");
+            answers_ = *parsed;
+        } else if (method != "GET") {
+            return error_response(405, "use GET or PUT");
+        }
+        return ok_json(fmt::format(R"({{"answers":"{}"}})", to_string(answers_)));
     }
     if (path == "/_sim/stats") {
         if (method != "GET") return error_response(405, "use GET");
