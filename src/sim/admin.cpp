@@ -59,11 +59,19 @@ std::string load_document(threat_store& store, const json::value& doc, s1pilot::
     for (const auto& t : *threats) {
         if (!t.is_object()) return "every threat must be a JSON object";
         json::object threat = t.get_object();
-        if (!threat.contains("id")) threat["id"] = id_text(store.next_object_id());  // a new detection
+        if (!threat.contains("id")) {
+            // A new detection: the simulator names it, and threatInfo.threatId equals id on the console.
+            const std::string id = id_text(store.next_object_id());
+            threat["id"] = id;
+            if (auto* info = threat.if_contains("threatInfo"); info != nullptr && info->is_object())
+                info->get_object()["threatId"] = id;
+        }
         std::uint64_t id = 0;
         if (auto error = load_threat(store, threat, now, &id); !error.empty()) return error;
         added.push_back(id);
     }
+    // Agents are shared: the batch's last word on each is its state, not an action's effect.
+    for (auto id : added) settle_loaded_threat(store, *store.find(id));
     if (doc.is_object())
         if (auto* tags = doc.get_object().if_contains("agentTags"); tags != nullptr && tags->is_object())
             load_agent_tags(store, tags->get_object());
