@@ -64,9 +64,9 @@ TEST(FilterSchema, TypesFollowTheTable) {
     auto schema = match_schema();
     EXPECT_EQ(boost::json::serialize(property(schema, "siteIds")),
               R"({"description":"List of site IDs to filter by","type":"array",)"
-              R"("items":{"type":"string","minLength":1},"minItems":1})");
+              R"("items":{"type":"string","minLength":1,"pattern":"^[^,]*$"},"minItems":1})");
     EXPECT_EQ(boost::json::serialize(property(schema, "confidenceLevelsNin").at("items")),
-              R"({"type":"string","minLength":1,"enum":["malicious","suspicious","n/a"]})");
+              R"({"type":"string","minLength":1,"pattern":"^[^,]*$","enum":["malicious","suspicious","n/a"]})");
     const auto& classifications = property(schema, "classifications").at("items").as_object();
     EXPECT_FALSE(classifications.contains("enum"));
     EXPECT_EQ(classifications.at("examples").as_array().size(), 10u);
