@@ -1,6 +1,7 @@
 // `match:` → filter::threat_filter, typed by the filter key table, then filter::validate, then
 // the scope rule: a playbook that could select every threat in the console is rejected.
 #include "s1pilot/core/time.hpp"
+#include "s1pilot/filter/filter.hpp"
 #include "s1pilot/filter/keys.hpp"
 
 #include <boost/json/array.hpp>
@@ -75,6 +76,25 @@ std::optional<filter::value> read_time(reader& r, const YAML::Node& node, const 
     return std::nullopt;
 }
 
+// A comma inside a list item would reach the console as a separator (DESIGN §4, "Query
+// encoding"); each such item is reported where it is written, so that a long list points at it.
+bool check_list_commas(reader& r, const filter::key_spec& key, const YAML::Node& node) {
+    if (key.type != filter::value_type::string_list) return true;
+    bool ok = true;
+    auto check = [&](const YAML::Node& item) {
+        if (!item.IsScalar()) return;
+        if (std::string message = filter::comma_in_list_item(key, item.Scalar()); !message.empty()) {
+            r.error(item, std::move(message));
+            ok = false;
+        }
+    };
+    if (node.IsSequence())
+        for (std::size_t i = 0; i < node.size(); ++i) check(node[i]);
+    else
+        check(node);
+    return ok;
+}
+
 std::optional<filter::value> read_value(reader& r, const filter::key_spec& key, const YAML::Node& node) {
     const std::string path = "match." + std::string(key.name);
     switch (key.type) {
@@ -137,7 +157,8 @@ std::optional<filter::threat_filter> parse_match(reader& r, const entry& match, 
             else
                 r.error(e.value.Mark(), std::move(p.message));
         }
-        if (valid) result.set(*key, std::move(*value));
+        const bool sendable = check_list_commas(r, *key, e.value);
+        if (valid && sendable) result.set(*key, std::move(*value));
     }
 
     // The scope rule (DESIGN §3). A scope key that was written but invalid has its own error.

@@ -37,6 +37,14 @@
 //                                                 groupIds); one per offending item
 //   <key>: "<v>" is not an id (ids are decimal numbers); to give several, write a YAML list: [<a>, <b>]
 //                                                 when <v> is ids separated by commas or spaces
+//   <key>: "<v>" contains a comma, which the console reads as a list separator (it would match "<a>" or
+//     "<b>" on their own); write separate list items ["<a>", "<b>"] if either alone should match[, or
+//     search for the whole text with the string filter query: "<v>"]
+//                                                 comma_in_list_item(); the query suggestion only for
+//                                                 __contains keys whose attribute query searches;
+//                                                 "any" for "either" when there are more than two parts
+//   <key>: "<v>" contains a comma, which the console reads as a list separator; write the value without it
+//                                                 when fewer than two non-empty parts remain
 
 namespace s1pilot::filter {
 namespace detail {
@@ -227,6 +235,23 @@ bool check_ids(const key_spec& key, const string_list& values, std::vector<core:
     return ok;
 }
 
+// The pieces the console would search for instead of `item`: split on commas, empty ones left out.
+std::vector<std::string_view> comma_parts(std::string_view item) {
+    std::vector<std::string_view> parts;
+    for (;;) {
+        const std::size_t comma = item.find(',');
+        if (comma != 0 && !item.empty()) parts.push_back(item.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        item.remove_prefix(comma + 1);
+    }
+    return parts;
+}
+
+bool searched_by_query(attribute a) noexcept {
+    auto searched = full_text_attributes();
+    return std::find(searched.begin(), searched.end(), a) != searched.end();
+}
+
 bool type_fits(value_type type, const value& val) noexcept {
     switch (type) {
         case value_type::string_list: return std::holds_alternative<string_list>(val);
@@ -299,6 +324,26 @@ bool validate(const key_spec& key, const value& val, std::vector<core::diagnosti
         }
     }
     return true;
+}
+
+std::string comma_in_list_item(const key_spec& key, std::string_view item) {
+    if (key.type != value_type::string_list || item.find(',') == std::string_view::npos) return {};
+    if (key.scope || (!key.allowed.empty() && !key.open_set)) return {};  // validate() refuses it already
+    std::string message =
+        fmt::format("{}: {} contains a comma, which the console reads as a list separator", key.name, quoted(item));
+    const auto parts = comma_parts(item);
+    if (parts.size() < 2) return message + "; write the value without it";
+    std::string alone, items;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        alone += i == 0 ? "" : i + 1 == parts.size() ? " or " : ", ";
+        alone += quoted(parts[i]);
+        items += (i == 0 ? "" : ", ") + quoted(parts[i]);
+    }
+    message += fmt::format(" (it would match {} on their own); write separate list items [{}] if {} alone should match",
+                           alone, items, parts.size() == 2 ? "either" : "any");
+    if (key.kind == match_kind::contains && searched_by_query(key.attr))
+        message += fmt::format(", or search for the whole text with the string filter query: {}", quoted(item));
+    return message;
 }
 
 void threat_filter::set(const key_spec& key, value val) {

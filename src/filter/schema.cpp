@@ -30,7 +30,8 @@ boost::json::object property_schema(const key_spec& k) {
     p["description"] = k.description;
     switch (k.type) {
         case value_type::string_list: {
-            boost::json::object items{{"type", "string"}, {"minLength", 1}};
+            // No comma in an item: the console would split it, even sent as %2C (comma_in_list_item).
+            boost::json::object items{{"type", "string"}, {"minLength", 1}, {"pattern", "^[^,]*$"}};
             if (!k.allowed.empty()) items[k.open_set ? "examples" : "enum"] = string_array(k.allowed);
             p["type"] = "array";
             p["items"] = std::move(items);

@@ -33,6 +33,10 @@
 //                                                            "asc or desc"
 //   <key> must be <expected>                                 a JSON value of the wrong type
 // followed by whatever validate() says about the value.
+//
+// to_query refuses (std::invalid_argument) what it cannot encode faithfully:
+//   filter key <k> holds the list item "<v>" with a comma, which the console would split into
+//     separate terms: refused (validation should have caught it)
 
 namespace s1pilot::filter {
 namespace {
@@ -158,7 +162,14 @@ void append_query_value(std::string& out, const term& t) {
             using type = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<type, string_list>) {
                 for (std::size_t i = 0; i < v.size(); ++i) {
-                    if (i > 0) out += ',';  // the separator stays literal; a comma in a value is %2C
+                    // The console decodes before it splits: an encoded comma would separate too,
+                    // so an item holding one would be sent as broader terms than were written.
+                    if (v[i].find(',') != std::string::npos)
+                        throw std::invalid_argument(fmt::format(
+                            R"(filter key {} holds the list item "{}" with a comma, which the console would split )"
+                            R"(into separate terms: refused (validation should have caught it))",
+                            t.key->name, v[i]));
+                    if (i > 0) out += ',';
                     out += encode(v[i]);
                 }
             } else if constexpr (std::is_same_v<type, std::string>) {
@@ -177,6 +188,15 @@ void append_query_value(std::string& out, const term& t) {
 }
 
 }  // namespace
+
+bool has_list_item_with_comma(const threat_filter& f) noexcept {
+    return std::any_of(f.terms().begin(), f.terms().end(), [](const term& t) {
+        const auto* list = std::get_if<string_list>(&t.val);
+        return list != nullptr && std::any_of(list->begin(), list->end(), [](const std::string& item) {
+                   return item.find(',') != std::string::npos;
+               });
+    });
+}
 
 std::string to_query(const threat_filter& f) {
     std::string out;
@@ -232,7 +252,6 @@ boost::system::result<parsed_query> parse_query(std::string_view query, std::vec
     for (auto param : *params) {
         std::string name = param.key.decode(decoding);
         if (name.empty() && !param.has_value) continue;  // `a=1&&b=2`, or an empty query
-        std::string_view encoded_value = param.has_value ? std::string_view(param.value) : std::string_view{};
         // `limit` in a GET query is the page size (list_params), not the action filter key.
         bool pagination = std::find(list_param_names.begin(), list_param_names.end(), name) != list_param_names.end();
         const key_spec* key = pagination ? nullptr : find_key(name);
@@ -262,15 +281,17 @@ boost::system::result<parsed_query> parse_query(std::string_view query, std::vec
         auto slot = std::find_if(terms.begin(), terms.end(), [&](const auto& p) { return p.first == key; });
         if (slot == terms.end()) slot = terms.insert(terms.end(), {key, string_list{}});
         auto& items = std::get<string_list>(slot->second);
-        // Split before decoding: a literal comma separates items, an encoded one (%2C) is data.
+        // Decode first, split second, as the console does (reference §2): `%2C` separates items
+        // exactly like `,`, which is what generated API clients send.
         // An empty parameter (`siteIds=`) is an empty list, which validation refuses.
-        while (!encoded_value.empty()) {
-            auto comma = encoded_value.find(',');
-            auto piece = encoded_value.substr(0, comma);
-            items.push_back(urls::make_pct_string_view(piece)->decode(decoding));
+        const std::string decoded = param.value.decode(decoding);
+        std::string_view rest = decoded;
+        while (!rest.empty()) {
+            auto comma = rest.find(',');
+            items.emplace_back(rest.substr(0, comma));
             if (comma == std::string_view::npos) break;
-            encoded_value.remove_prefix(comma + 1);
-            if (encoded_value.empty()) items.emplace_back();  // a trailing comma: an empty item
+            rest.remove_prefix(comma + 1);
+            if (rest.empty()) items.emplace_back();  // a trailing comma: an empty item
         }
     }
     for (auto& [key, v] : terms) result.filter.set(*key, std::move(v));

@@ -4,6 +4,7 @@
 #include "s1pilot/s1/client.hpp"
 
 #include "s1pilot/core/error.hpp"
+#include "s1pilot/filter/wire.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -173,6 +174,11 @@ asio::awaitable<call_result<threat_page>> client::list_threats(const filter::thr
         co_return refused<threat_page>(net::http_method::get, core::errc::invalid_filter,
                                        "the filter has relative times: resolve it before listing");
     }
+    if (filter::has_list_item_with_comma(f)) {
+        co_return refused<threat_page>(net::http_method::get, core::errc::invalid_filter,
+                                       "a list item of the filter holds a comma, which the console would read as a "
+                                       "separator: refused before sending");
+    }
     net::request req;
     req.target = list_threats_target(f, page);
     auto raw = co_await execute(std::move(req));
@@ -208,6 +214,11 @@ asio::awaitable<call_result<std::int64_t>> client::count_threats(const filter::t
     if (f.has_relative_times()) {
         co_return refused<std::int64_t>(net::http_method::get, core::errc::invalid_filter,
                                         "the filter has relative times: resolve it before counting");
+    }
+    if (filter::has_list_item_with_comma(f)) {
+        co_return refused<std::int64_t>(net::http_method::get, core::errc::invalid_filter,
+                                        "a list item of the filter holds a comma, which the console would read as a "
+                                        "separator: refused before sending");
     }
     net::request req;
     req.target = count_threats_target(f);

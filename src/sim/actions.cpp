@@ -57,6 +57,10 @@ bool is_windows(const threat_store& store, const agent_record& a) {
     return a.os_type == store.known.windows || a.os_type == store.known.windows_legacy;
 }
 
+std::string affected_body(std::int64_t affected) {
+    return fmt::format(R"({{"data":{{"affected":{}}}}})", affected);
+}
+
 // The answer of an action that reports per threat, `{"data":{"details":[...],"affected":N}}`.
 // `apply(index, w)` acts on one selected threat, writes its details object, and says whether the
 // threat changed (what `affected` counts).
@@ -72,8 +76,27 @@ action_result details_answer(const std::vector<std::uint32_t>& selected, Apply a
     return result;
 }
 
+// The answer of a mitigation: details_answer's, or `affected` alone in the minimal style (the
+// threats are changed the same way; only what the answer says differs).
+template <class Apply>
+action_result mitigation_answer(answer_style answers, const std::vector<std::uint32_t>& selected, Apply apply) {
+    if (answers == answer_style::detailed) return details_answer(selected, apply);
+    action_result result;
+    std::string unused;
+    std::int64_t affected = 0;
+    for (std::uint32_t index : selected) {
+        // `apply` acts and writes its details object as in the detailed style; minimal drops it.
+        unused.clear();
+        json_writer discarded(unused);
+        discarded.begin_array();
+        if (apply(index, discarded)) ++affected;
+    }
+    result.body = affected_body(affected);
+    return result;
+}
+
 action_result mitigate(threat_store& store, std::string_view action, const std::vector<std::uint32_t>& selected,
-                       micros now) {
+                       micros now, answer_style answers) {
     // The mitigationStatus[] entries use underscore names without the dash.
     std::string entry_name = action == "rollback-remediation" ? "rollback"
                              : action == "un-quarantine"      ? "unquarantine"
@@ -81,7 +104,7 @@ action_result mitigate(threat_store& store, std::string_view action, const std::
     std::replace(entry_name.begin(), entry_name.end(), '-', '_');
     const string_id entry_action = store.strings.intern(entry_name);
     const bool sets_mitigated = action == "kill" || action == "quarantine" || action == "remediate";
-    return details_answer(selected, [&](std::uint32_t index, json_writer& w) {
+    return mitigation_answer(answers, selected, [&](std::uint32_t index, json_writer& w) {
         threat_record& t = store.threats[index];
         agent_record& agent = store.agents[t.agent];
         const bool supported = action == "rollback-remediation" ? is_windows(store, agent)
@@ -146,11 +169,17 @@ action_result set_verdict(threat_store& store, const json::object& data, const s
     });
 }
 
-std::string affected_body(std::int64_t affected) {
-    return fmt::format(R"({{"data":{{"affected":{}}}}})", affected);
+}  // namespace
+
+std::string_view to_string(answer_style style) noexcept {
+    return style == answer_style::minimal ? "minimal" : "detailed";
 }
 
-}  // namespace
+std::optional<answer_style> parse_answer_style(std::string_view text) noexcept {
+    if (text == "detailed") return answer_style::detailed;
+    if (text == "minimal") return answer_style::minimal;
+    return std::nullopt;
+}
 
 bool is_threat_action(std::string_view endpoint) noexcept {
     return endpoint.starts_with("mitigate/") || endpoint == "incident" || endpoint == "analyst-verdict" ||
@@ -158,12 +187,13 @@ bool is_threat_action(std::string_view endpoint) noexcept {
 }
 
 action_result run_threat_action(threat_store& store, std::string_view endpoint,
-                                const s1pilot::filter::threat_filter& filter, const json::object& data, micros now) {
+                                const s1pilot::filter::threat_filter& filter, const json::object& data, micros now,
+                                answer_style answers) {
     if (endpoint.starts_with("mitigate/")) {
         auto action = endpoint.substr(9);
         if (!one_of(mitigation_actions, action))
             return {400, {}, fmt::format("action '{}' is not one of {}", action, list_of(mitigation_actions))};
-        return mitigate(store, action, select(store, filter), now);
+        return mitigate(store, action, select(store, filter), now, answers);
     }
     if (endpoint == "incident") return set_incident(store, data, select(store, filter), now);
     if (endpoint == "analyst-verdict") return set_verdict(store, data, select(store, filter), now);

@@ -5,12 +5,26 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "store.hpp"
 
 namespace s1sim {
+
+/// How much a mitigation's answer says (`s1sim --answers`). `detailed`: `affected` and a
+/// `details[]` entry per threat (reports, skipped with a reason). `minimal`: `{"data":{"affected":N}}`
+/// alone, as the console's recorded answer in seed 000. Incident and verdict answers carry
+/// their `details[]` in both styles (seed 002 lists them); notes, external ticket ids and agent
+/// actions answer `affected` alone in both.
+enum class answer_style : std::uint8_t { detailed, minimal };
+
+/// `detailed` | `minimal`, as the command line and GET /_sim/answers write them.
+std::string_view to_string(answer_style style) noexcept;
+/// Parses `detailed` | `minimal`.
+std::optional<answer_style> parse_answer_style(std::string_view text) noexcept;
 
 struct action_result {
     unsigned status = 200;
@@ -24,7 +38,7 @@ struct action_result {
 /// and permitted. Returns 404 for an unknown endpoint, 400 for invalid `data`.
 action_result run_threat_action(threat_store& store, std::string_view endpoint,
                                 const s1pilot::filter::threat_filter& filter, const boost::json::object& data,
-                                micros now);
+                                micros now, answer_style answers = answer_style::detailed);
 
 /// `/agents/actions/connect|disconnect`: the filter selects agents (`ids` are agent ids); each
 /// selected agent's agentNetworkStatus becomes connected/disconnected. `affected` is the number

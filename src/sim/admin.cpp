@@ -59,11 +59,19 @@ std::string load_document(threat_store& store, const json::value& doc, s1pilot::
     for (const auto& t : *threats) {
         if (!t.is_object()) return "every threat must be a JSON object";
         json::object threat = t.get_object();
-        if (!threat.contains("id")) threat["id"] = id_text(store.next_object_id());  // a new detection
+        if (!threat.contains("id")) {
+            // A new detection: the simulator names it, and threatInfo.threatId equals id on the console.
+            const std::string id = id_text(store.next_object_id());
+            threat["id"] = id;
+            if (auto* info = threat.if_contains("threatInfo"); info != nullptr && info->is_object())
+                info->get_object()["threatId"] = id;
+        }
         std::uint64_t id = 0;
         if (auto error = load_threat(store, threat, now, &id); !error.empty()) return error;
         added.push_back(id);
     }
+    // Agents are shared: the batch's last word on each is its state, not an action's effect.
+    for (auto id : added) settle_loaded_threat(store, *store.find(id));
     if (doc.is_object())
         if (auto* tags = doc.get_object().if_contains("agentTags"); tags != nullptr && tags->is_object())
             load_agent_tags(store, tags->get_object());
@@ -110,6 +118,7 @@ http_response simulator::admin(const http_request& request) {
         build_store();
         journal_.clear();
         faults_ = options_.faults;
+        answers_ = options_.answers;
         fault_rng_ = rng(faults_.seed);
         limiter_ = rate_limiter(options_.rate_limits);
         return ok_json(fmt::format(R"({{"threats":{}}})", store_->threats.size()));
@@ -140,6 +149,20 @@ http_response simulator::admin(const http_request& request) {
         if (!parsed) return error_response(400, error.empty() ? "expected {\"spec\":\"read=10/s,write=5/s\"}" : error);
         limiter_ = rate_limiter(*parsed);
         return ok_json("{}");
+    }
+    if (path == "/_sim/answers") {
+        if (method == "PUT") {
+            boost::system::error_code ec;
+            auto body = json::parse(request.body, ec);
+            const auto* style = !ec && body.is_object() ? body.get_object().if_contains("answers") : nullptr;
+            auto parsed =
+                style != nullptr && style->is_string() ? parse_answer_style(style->get_string()) : std::nullopt;
+            if (!parsed) return error_response(400, R"(expected {"answers":"detailed"} or {"answers":"minimal"})");
+            answers_ = *parsed;
+        } else if (method != "GET") {
+            return error_response(405, "use GET or PUT");
+        }
+        return ok_json(fmt::format(R"({{"answers":"{}"}})", to_string(answers_)));
     }
     if (path == "/_sim/stats") {
         if (method != "GET") return error_response(405, "use GET");

@@ -35,7 +35,7 @@ bool split_listen(const std::string& listen, std::string& host, std::uint16_t& p
 
 int main(int argc, char** argv) {
     CLI::App app{"s1sim: a SentinelOne Management API v2.1 console simulator (HTTPS)"};
-    std::string listen = "127.0.0.1:8443", now_text, rate_limits, faults, max_body = "16MiB";
+    std::string listen = "127.0.0.1:8443", now_text, rate_limits, faults, max_body = "16MiB", answers = "detailed";
     s1sim::simulator_options sim;
     s1sim::server_options net;
     net.handle_signals = true;
@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
     app.add_option("--now", now_text, "generate threats dated before this UTC time (default: now)");
     app.add_option("--dataset", sim.dataset_file, "load threats from a GET /threats-shaped JSON file instead");
     app.add_flag("--strict-filters", sim.strict_filters, "answer 400 to an action whose filter is empty");
+    app.add_option("--answers", answers,
+                   "what a mitigation's answer says: detailed (affected and details[] per threat) or minimal "
+                   "(affected only, as the real console mostly answers)")
+        ->capture_default_str();
     app.add_option("--rate-limit", rate_limits, "token buckets, e.g. read=10/s:burst=50,write=100/s");
     app.add_option("--faults", faults,
                    "e.g. status500=0.02,status503=0.01,reset=0.01,latency=5ms,drop_after_apply=0.1");
@@ -90,6 +94,12 @@ int main(int argc, char** argv) {
             return 2;
         }
         sim.faults = *parsed;
+    }
+    if (auto style = s1sim::parse_answer_style(answers)) {
+        sim.answers = *style;
+    } else {
+        std::cerr << "s1sim: --answers: expected detailed or minimal, got '" << answers << "'\n";
+        return 2;
     }
     auto size = s1pilot::core::parse_size(max_body);
     if (!size || *size == 0) {

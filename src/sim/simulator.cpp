@@ -82,6 +82,7 @@ simulator::simulator(simulator_options options)
       journal_(options_.journal_file),
       limiter_(options_.rate_limits),
       faults_(options_.faults),
+      answers_(options_.answers),
       fault_rng_(options_.faults.seed),
       id_rng_(options_.seed ^ 0x5151u) {
     if (!options_.clock) options_.clock = std::make_shared<s1pilot::core::system_clock>();
@@ -256,7 +257,7 @@ http_response simulator::action(const http_request& request, std::string_view re
     if (rest.starts_with("/agents/actions/"))
         result = run_agent_action(*store_, rest.ends_with("/connect"), *filter);
     else
-        result = run_threat_action(*store_, rest.substr(9), *filter, data, now());
+        result = run_threat_action(*store_, rest.substr(9), *filter, data, now(), answers_);
     if (result.status != 200) return error_response(result.status, result.error_detail);
     http_response r;
     r.body = std::move(result.body);

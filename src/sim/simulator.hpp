@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "actions.hpp"
 #include "faults.hpp"
 #include "http_types.hpp"
 #include "journal.hpp"
@@ -24,9 +25,10 @@ struct simulator_options {
     std::string read_only_token;        ///< optional: may read, gets 403 on actions
     std::uint64_t threats = 1000;       ///< generated when no dataset file is given
     std::uint64_t seed = 1;
-    std::optional<s1pilot::core::timestamp> now;  ///< generated threats are dated before this
-    std::string dataset_file;                     ///< a GET /threats-shaped JSON file instead of generating
-    bool strict_filters = false;                  ///< answer 400 to an action with an empty filter
+    std::optional<s1pilot::core::timestamp> now;    ///< generated threats are dated before this
+    std::string dataset_file;                       ///< a GET /threats-shaped JSON file instead of generating
+    bool strict_filters = false;                    ///< answer 400 to an action with an empty filter
+    answer_style answers = answer_style::detailed;  ///< what a mitigation's answer says (actions.hpp)
     rate_limit_config rate_limits;
     fault_config faults;
     std::string journal_file;
@@ -70,6 +72,7 @@ private:
     journal journal_;
     rate_limiter limiter_;
     fault_config faults_;
+    answer_style answers_;  // options_.answers until PUT /_sim/answers; reset restores it
     rng fault_rng_;
     rng id_rng_;
     mutable std::mutex mutex_;

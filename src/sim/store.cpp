@@ -1,5 +1,6 @@
 #include "store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <utility>
@@ -88,8 +89,45 @@ const std::vector<note_record>* threat_store::notes(std::uint32_t threat) const 
     return it == notes_.end() ? nullptr : &it->second;
 }
 
+namespace {
+
+// A boost::json tree takes a few times the bytes of its text; this only feeds the stats.
+std::size_t rough_bytes(const boost::json::object& o) {
+    std::size_t bytes = sizeof(boost::json::object) + o.size() * 64;
+    for (const auto& member : o) {
+        if (const auto* child = member.value().if_object()) bytes += rough_bytes(*child);
+        if (const auto* s = member.value().if_string()) bytes += s->size();
+        if (const auto* list = member.value().if_array()) bytes += list->size() * 96;
+    }
+    return bytes;
+}
+
+}  // namespace
+
+void threat_store::keep_loaded(std::uint32_t threat, boost::json::object original) {
+    auto& slot = loaded_[threat];
+    loaded_bytes_ -= std::min(loaded_bytes_, rough_bytes(slot.original) + rough_bytes(slot.baseline));
+    slot.original = std::move(original);
+    slot.baseline = {};
+    loaded_bytes_ += rough_bytes(slot.original);
+}
+
+void threat_store::set_loaded_baseline(std::uint32_t threat, boost::json::object baseline) {
+    auto it = loaded_.find(threat);
+    if (it == loaded_.end()) return;
+    loaded_bytes_ -= std::min(loaded_bytes_, rough_bytes(it->second.baseline));
+    it->second.baseline = std::move(baseline);
+    loaded_bytes_ += rough_bytes(it->second.baseline);
+}
+
+const loaded_threat* threat_store::loaded(std::uint32_t threat) const {
+    if (loaded_.empty()) return nullptr;  // a generated dataset: no lookup per written threat
+    auto it = loaded_.find(threat);
+    return it == loaded_.end() ? nullptr : &it->second;
+}
+
 std::size_t threat_store::memory_bytes() const {
-    return strings.memory_bytes() + threats.capacity() * sizeof(threat_record) +
+    return loaded_bytes_ + strings.memory_bytes() + threats.capacity() * sizeof(threat_record) +
            agents.capacity() * sizeof(agent_record) + workloads.capacity() * sizeof(workload_record) +
            clouds.capacity() * sizeof(cloud_record) + mitigations.capacity() * sizeof(mitigation_record) +
            by_id_.size() * 32 + agent_by_id_.size() * 32;

@@ -5,6 +5,8 @@
 
 #include "s1pilot/core/time.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -83,6 +85,15 @@ struct threat_record {
     bool has_notes = false;
 };
 
+/// A threat that was loaded (--dataset, POST /_sim/threats) rather than generated: its JSON as
+/// given, and the simulator's own rendering of it once loaded. GET /threats serves `original`
+/// with only what changed in the rendering since `baseline` laid over it (threat_json.hpp), so
+/// fields the store does not model come back unchanged.
+struct loaded_threat {
+    boost::json::object original;
+    boost::json::object baseline;  ///< empty until set_loaded_baseline
+};
+
 struct note_record {
     std::uint64_t id;
     std::string text;
@@ -116,6 +127,13 @@ public:
     void add_note(std::uint32_t threat, std::string text, micros at);
     const std::vector<note_record>* notes(std::uint32_t threat) const;
 
+    /// Keeps the JSON a threat was loaded from (replacing what an earlier load of it kept).
+    /// Generated threats keep none: a million of them pay nothing for this.
+    void keep_loaded(std::uint32_t threat, boost::json::object original);
+    void set_loaded_baseline(std::uint32_t threat, boost::json::object baseline);
+    /// What threat `threat` was loaded from, or nullptr for a generated threat.
+    const loaded_threat* loaded(std::uint32_t threat) const;
+
     /// Ids for notes and other console objects created at run time; unique within the store.
     std::uint64_t next_object_id() { return ++object_id_; }
 
@@ -132,6 +150,8 @@ private:
     std::unordered_map<std::uint64_t, std::uint32_t> by_id_;
     std::unordered_map<std::uint64_t, std::uint32_t> agent_by_id_;
     std::unordered_map<std::uint32_t, std::vector<note_record>> notes_;
+    std::unordered_map<std::uint32_t, loaded_threat> loaded_;
+    std::size_t loaded_bytes_ = 0;  // a rough count of what loaded_ holds
     std::uint64_t object_id_ = 1700000000000000000ULL;
 };
 

@@ -212,6 +212,8 @@ std::string load_threat(threat_store& store, const json::object& threat, s1pilot
                                     r.time(entry, "lastUpdate", t.updated_at));
         }
     }
+    store.keep_loaded(index, threat);
+    settle_loaded_threat(store, index);
     return {};
 }
 

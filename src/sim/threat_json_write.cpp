@@ -252,7 +252,7 @@ private:
 
 }  // namespace
 
-void write_threat(json_writer& out, const threat_store& store, std::uint32_t index) {
+void write_modelled_threat(json_writer& out, const threat_store& store, std::uint32_t index) {
     const threat_record& t = store.threats[index];
     const agent_record& a = store.agents[t.agent];
     threat_writer w(out, store);

@@ -53,6 +53,13 @@ grep -qx "invalid: 1 error, 0 warnings in 1 file" "$work/out" || fail "summary: 
 grep -qx "$work/playbooks/broken.yaml:4:3: unknown key \"clasifications\" in match; did you mean \"classifications\"?" \
     "$work/err" || fail "diagnostic: $(cat "$work/err")"
 
+# a comma inside a list item would reach the console as a separator: refused where it stands
+comma="$src/tests/data/config/invalid/comma-in-list-value.yaml"
+expect 3 -- "$bin" validate "$comma"
+grep -qF "$comma:4:36: commandLineArguments__contains: \"-enc,JAB\" contains a comma, which the console reads as a list separator" \
+    "$work/err" || fail "comma diagnostic: $(cat "$work/err")"
+[[ $(wc -l <"$work/err") == 2 ]] || fail "expected two comma diagnostics, got: $(cat "$work/err")"
+
 # a directory argument stands for its playbooks
 expect 3 -- "$bin" validate "$work/playbooks"
 

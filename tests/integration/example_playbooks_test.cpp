@@ -1,6 +1,8 @@
 // The example playbooks of config/playbooks, run by the real s1pilot against the real s1sim over
 // HTTPS: s1sim's journal must hold exactly the POSTs the test computes from the dataset with the
-// filter evaluation, and a second `once` must send none.
+// filter evaluation, and a second `once` must send none. Each runs twice: against s1sim's
+// detailed answers (`details[]` per threat) and its minimal ones (`{"data":{"affected":N}}`
+// alone, as the console's recorded mitigation answer in seed 000).
 //
 // The examples select by relative times (`createdAt__gte: -24h`), which s1pilot resolves against
 // its own clock, so s1sim generates its dataset up to the real current time, and the test reads
@@ -13,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "expectations.hpp"
 #include "pilot_process.hpp"
@@ -61,17 +64,22 @@ void ensure_recent_matches(const sim_process& sim, const config::playbook& p, st
     if (!copies.empty()) sim.add_threats(copies);
 }
 
-class ExamplePlaybook : public testing::TestWithParam<std::string> {};
+// (example playbook file, s1sim --answers)
+using example_case = std::tuple<std::string, std::string>;
+
+class ExamplePlaybook : public testing::TestWithParam<example_case> {};
 
 TEST_P(ExamplePlaybook, PostsExactlyWhatTheDatasetSelectsAndNothingOnTheSecondRun) {
+    const auto& [playbook_file, answers] = GetParam();
     temp_dir dir;
     pilot s1pilot(dir.path());
     sim_options options;
     options.now = core::format_timestamp(real_now());
+    options.extra_args = {"--answers", answers};
     sim_process sim(dir.path(), s1pilot.token(), options);
     ASSERT_TRUE(sim.started());
 
-    const auto file = s1pilot.copy_playbook(fs::path(S1PILOT_SOURCE_DIR "/config/playbooks") / GetParam());
+    const auto file = s1pilot.copy_playbook(fs::path(S1PILOT_SOURCE_DIR "/config/playbooks") / playbook_file);
     const auto p = load_playbook(file);
     ASSERT_TRUE(p);
     ensure_recent_matches(sim, *p, 5);
@@ -129,13 +137,16 @@ TEST_P(ExamplePlaybook, PostsExactlyWhatTheDatasetSelectsAndNothingOnTheSecondRu
     s1pilot.expect_token_never_written();
 }
 
-std::string test_name(const testing::TestParamInfo<std::string>& info) {
-    auto name = fs::path(info.param).stem().string();
+std::string test_name(const testing::TestParamInfo<example_case>& info) {
+    auto name = fs::path(std::get<0>(info.param)).stem().string() + "_" + std::get<1>(info.param);
     std::replace(name.begin(), name.end(), '-', '_');
     return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Examples, ExamplePlaybook, testing::ValuesIn(example_playbooks()), test_name);
+INSTANTIATE_TEST_SUITE_P(Examples, ExamplePlaybook,
+                         testing::Combine(testing::ValuesIn(example_playbooks()),
+                                          testing::Values(std::string("detailed"), std::string("minimal"))),
+                         test_name);
 
 }  // namespace
 }  // namespace s1pilot::integration

@@ -157,12 +157,30 @@ TEST(Binary, LoadsADatasetFileAndStopsOnSigint) {
     fs::remove_all(dir);
 }
 
+TEST(Binary, MinimalAnswersFlag) {
+    auto dir = temp_dir();
+    sim_process sim({"--listen", "127.0.0.1:0", "--token", "t", "--dataset", S1PILOT_TEST_DATA "/threat-page.json",
+                     "--answers", "minimal", "--write-ca", (dir / "ca.pem").string()});
+    auto line = sim.first_line();
+    ASSERT_TRUE(line.starts_with("listening on")) << line << sim.stderr_text();
+    https_client client(port_of(line), read_file(dir / "ca.pem"), "t", "localhost");
+    auto r =
+        client.post("/web/api/v2.1/threats/mitigate/kill", R"({"filter":{"ids":["1596270471532451327"]},"data":{}})");
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.body, R"({"data":{"affected":1}})");
+    EXPECT_EQ(sim.stop(SIGTERM), 0);
+    fs::remove_all(dir);
+}
+
 TEST(Binary, BadFlagsExitWithAUsageError) {
     sim_process missing_token({"--listen", "127.0.0.1:0"});
     EXPECT_NE(missing_token.wait_exit(), 0);
     sim_process bad_faults({"--token", "t", "--faults", "status500=7"});
     EXPECT_EQ(bad_faults.wait_exit(), 2);
     EXPECT_NE(bad_faults.stderr_text().find("status500"), std::string::npos);
+    sim_process bad_answers({"--token", "t", "--answers", "terse"});
+    EXPECT_EQ(bad_answers.wait_exit(), 2);
+    EXPECT_EQ(bad_answers.stderr_text(), "s1sim: --answers: expected detailed or minimal, got 'terse'\n");
     sim_process bad_dataset({"--token", "t", "--listen", "127.0.0.1:0", "--dataset", "/nonexistent/threats.json"});
     EXPECT_EQ(bad_dataset.wait_exit(), 1);
     EXPECT_NE(bad_dataset.stderr_text().find("/nonexistent/threats.json"), std::string::npos);

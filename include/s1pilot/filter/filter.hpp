@@ -66,4 +66,13 @@ private:
 /// and returns true when no error was added.
 bool validate(const key_spec& key, const value& val, std::vector<core::diagnostic>& out);
 
+/// One item of a list value checked for what a query string cannot carry (DESIGN §4, "Query
+/// encoding"): the console percent-decodes the query string before it splits a list on commas,
+/// so a comma inside an item always separates and `"-enc,JAB"` would silently select on `-enc`
+/// or `JAB` alone. Returns the error message (naming the key and the item, and what to write
+/// instead; no location: the caller adds file:line:col), or an empty string when the item can
+/// be sent. Scope keys and closed enum sets say nothing here: validate() already refuses such
+/// an item with its own message. validate() does not call this (JSON bodies carry commas).
+std::string comma_in_list_item(const key_spec& key, std::string_view item);
+
 }  // namespace s1pilot::filter

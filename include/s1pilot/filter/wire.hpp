@@ -15,9 +15,15 @@ namespace s1pilot::filter {
 
 /// Query parameters: `key=value` joined by `&`, lists comma-separated in one parameter, every
 /// part percent-encoded (Boost.URL), booleans `true|false`, times `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-/// Terms appear in the filter's order. Precondition: no relative times (call `resolved` first);
-/// a relative time throws std::logic_error.
+/// Terms appear in the filter's order. Preconditions: no relative times (call `resolved` first;
+/// a relative time throws std::logic_error) and no list item holding a comma (the console splits
+/// on it even when it is encoded as `%2C`, so the item cannot be sent as written; throws
+/// std::invalid_argument: validation refuses such items, see comma_in_list_item).
 std::string to_query(const threat_filter& f);
+
+/// True when a list item of `f` holds a comma, which to_query refuses: lets a caller refuse
+/// with a value instead of an exception.
+bool has_list_item_with_comma(const threat_filter& f) noexcept;
 
 /// The JSON `filter` object of an action body: lists as arrays, booleans as booleans, times as
 /// strings, `limit` as a number. Same precondition as to_query.
@@ -39,7 +45,8 @@ struct parsed_query {
 };
 
 /// Parses a GET /threats query string (without `?`). Lists may be comma-separated or repeated
-/// keys (merged). `limit`, `skip`, `cursor`, `countOnly`, `sortBy`, `sortOrder` are list_params
+/// keys (merged); as on the console, a value is percent-decoded before it is split, so `%2C`
+/// separates items exactly like `,`. `limit`, `skip`, `cursor`, `countOnly`, `sortBy`, `sortOrder` are list_params
 /// (for GET, `limit` is the page size, not the filter key). An unknown key, a bad value or a
 /// limit outside 1..1000 is an error whose message names the parameter; all problems are
 /// appended to `problems` and the result holds errc::invalid_filter.

@@ -96,6 +96,15 @@ const std::vector<invalid_case> cases{
       R"(non-numeric-ids.yaml:4:12: siteIds: " " is not an id (ids are decimal numbers))",
       R"(non-numeric-ids.yaml:5:13: groupIds: "g-1" is not an id (ids are decimal numbers))"}},
     {"invalid-utf8.yaml", {"invalid-utf8.yaml:4:28: threatDetails__contains: the value is not valid UTF-8"}},
+    // DESIGN §4, "Query encoding": string filters (query, displayName) keep their commas.
+    {"comma-in-list-value.yaml",
+     {R"(comma-in-list-value.yaml:4:36: commandLineArguments__contains: "-enc,JAB" contains a comma, which the )"
+      R"(console reads as a list separator (it would match "-enc" or "JAB" on their own); write separate list )"
+      R"(items ["-enc", "JAB"] if either alone should match, or search for the whole text with the string )"
+      R"(filter query: "-enc,JAB")",
+      R"(comma-in-list-value.yaml:7:7: filePath__contains: "a,b,c" contains a comma, which the console reads as )"
+      R"(a list separator (it would match "a", "b" or "c" on their own); write separate list items ["a", "b", )"
+      R"("c"] if any alone should match, or search for the whole text with the string filter query: "a,b,c")"}},
     {"tab-indentation.yaml",
      {"tab-indentation.yaml:3:9: invalid YAML: illegal map value; YAML indentation must use spaces, not tabs"}},
 };

@@ -26,7 +26,9 @@ constexpr std::string_view docs_intro =
     "The keys a playbook's `match` may use: every filter key of the SentinelOne Mitigate Threats\n"
     "(seed 000) and Update Threat Incident (seed 002) requests. s1pilot sends them as query\n"
     "parameters of `GET /threats` and as the `filter` object of action bodies; s1sim evaluates\n"
-    "them the same way. Lists are comma-separated in a query; times are sent as\n"
+    "them the same way. Lists are comma-separated in a query, and the console decodes `%2C`\n"
+    "before it splits, so no list item may hold a comma (validation refuses one; string keys\n"
+    "such as `query` keep theirs); times are sent as\n"
     "`YYYY-MM-DDTHH:MM:SS.ffffffZ`, and a playbook may also write a negative duration (`-24h`),\n"
     "meaning that long before the run starts. A match needs a *scope* key, or `tenant: true`\n"
     "with `allow_tenant_wide: true`.\n"
@@ -62,9 +64,9 @@ TEST(FilterSchema, TypesFollowTheTable) {
     auto schema = match_schema();
     EXPECT_EQ(boost::json::serialize(property(schema, "siteIds")),
               R"({"description":"List of site IDs to filter by","type":"array",)"
-              R"("items":{"type":"string","minLength":1},"minItems":1})");
+              R"("items":{"type":"string","minLength":1,"pattern":"^[^,]*$"},"minItems":1})");
     EXPECT_EQ(boost::json::serialize(property(schema, "confidenceLevelsNin").at("items")),
-              R"({"type":"string","minLength":1,"enum":["malicious","suspicious","n/a"]})");
+              R"({"type":"string","minLength":1,"pattern":"^[^,]*$","enum":["malicious","suspicious","n/a"]})");
     const auto& classifications = property(schema, "classifications").at("items").as_object();
     EXPECT_FALSE(classifications.contains("enum"));
     EXPECT_EQ(classifications.at("examples").as_array().size(), 10u);

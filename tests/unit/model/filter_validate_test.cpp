@@ -130,12 +130,11 @@ TEST(FilterValidate, ScopeKeysTakeOnlyDecimalIds) {
 TEST(FilterValidate, TheSimulatorsQueryParserAppliesTheSameRules) {
     // s1sim reads GET /threats through parse_query, which validates every term.
     std::vector<core::diagnostic> problems;
-    EXPECT_FALSE(parse_query("siteIds=1364475734565842019%2C1364475734565842020&ids=abc&query=%FF", problems));
+    EXPECT_FALSE(parse_query("siteIds=1364475734565842019%2C%20136&ids=abc&query=%FF", problems));
     std::vector<std::string> text;
     for (const auto& d : problems) text.push_back(core::to_string(d));
     EXPECT_EQ(text,
-              (lines{R"(siteIds: "1364475734565842019,1364475734565842020" is not an id (ids are decimal numbers); )"
-                     R"(to give several, write a YAML list: [1364475734565842019, 1364475734565842020])",
+              (lines{R"(siteIds: " 136" is not an id (ids are decimal numbers))",
                      R"(ids: "abc" is not an id (ids are decimal numbers))", "query: the value is not valid UTF-8"}));
     problems.clear();
     EXPECT_TRUE(parse_query("siteIds=1364475734565842019,1364475734565842020", problems));
@@ -265,4 +264,47 @@ TEST(ThreatFilter, CarriedScopeKeepsAgentAccountSiteGroupButNotIds) {
     EXPECT_EQ(c.terms()[3].key->name, "agentIds");
     EXPECT_EQ(c.find("ids"), nullptr);
     EXPECT_TRUE(threat_filter{}.carried_scope().empty());
+}
+
+// ---- comma_in_list_item (DESIGN §4, "Query encoding") -----------------------------------------
+
+TEST(FilterCommaInListItem, NamesTheItemTheTermsItWouldBecomeAndWhatToWriteInstead) {
+    EXPECT_EQ(comma_in_list_item(key("commandLineArguments__contains"), "-enc,JAB"),
+              R"(commandLineArguments__contains: "-enc,JAB" contains a comma, which the console reads as a list )"
+              R"(separator (it would match "-enc" or "JAB" on their own); write separate list items ["-enc", )"
+              R"("JAB"] if either alone should match, or search for the whole text with the string filter query: )"
+              R"("-enc,JAB")");
+    // Empty parts are not terms anyone meant; three parts say "any".
+    EXPECT_EQ(comma_in_list_item(key("filePath__contains"), ",a,,b,c,"),
+              R"(filePath__contains: ",a,,b,c," contains a comma, which the console reads as a list separator )"
+              R"((it would match "a", "b" or "c" on their own); write separate list items ["a", "b", "c"] if any )"
+              R"(alone should match, or search for the whole text with the string filter query: ",a,,b,c,")");
+    EXPECT_EQ(comma_in_list_item(key("storylines"), "a,"),
+              R"(storylines: "a," contains a comma, which the console reads as a list separator; write the value )"
+              R"(without it)");
+}
+
+TEST(FilterCommaInListItem, SuggestsQueryOnlyWhereQuerySearchesTheSameText) {
+    // query does not search cloud fields, and storylines is not a text search.
+    EXPECT_EQ(comma_in_list_item(key("cloudAccount__contains"), "a,b"),
+              R"(cloudAccount__contains: "a,b" contains a comma, which the console reads as a list separator )"
+              R"((it would match "a" or "b" on their own); write separate list items ["a", "b"] if either alone )"
+              R"(should match)");
+    EXPECT_EQ(comma_in_list_item(key("storylines"), "a,b").find("query"), std::string::npos);
+    // An open set (classifications) is checked; it also warns about the unknown value.
+    EXPECT_NE(comma_in_list_item(key("classifications"), "Ransomware,Trojan"), "");
+}
+
+TEST(FilterCommaInListItem, ItemsWithoutCommasStringKeysAndKeysThatRefuseCommasAlreadyPass) {
+    EXPECT_EQ(comma_in_list_item(key("commandLineArguments__contains"), "-enc JAB"), "");
+    // Single values keep their commas: nothing splits them.
+    EXPECT_EQ(comma_in_list_item(key("query"), "-enc,JAB"), "");
+    EXPECT_EQ(comma_in_list_item(key("displayName"), "a,b.exe"), "");
+    EXPECT_EQ(comma_in_list_item(key("countsFor"), "osTypes,classifications"), "");
+    // Ids and closed enums are refused by validate() with their own message (not said twice).
+    EXPECT_EQ(comma_in_list_item(key("siteIds"), "1,2"), "");
+    EXPECT_EQ(comma_in_list_item(key("osTypes"), "windows,linux"), "");
+    EXPECT_FALSE(messages("osTypes", string_list{"windows,linux"}).empty());
+    // validate() itself accepts the comma: JSON bodies carry it unsplit.
+    EXPECT_TRUE(messages("storylines", string_list{"abc,def"}).empty());
 }

@@ -113,7 +113,7 @@ TEST(FilterToQuery, TermsInOrderJoinedByAmpersand) {
 }
 
 TEST(FilterToQuery, AwkwardValuesArePercentEncoded) {
-    EXPECT_EQ(to_query(one("ids", string_list{"a,b", "c"})), "ids=a%2Cb,c");  // only the separator is literal
+    EXPECT_EQ(to_query(one("ids", string_list{"a", "c"})), "ids=a,c");  // the separator stays literal
     EXPECT_EQ(to_query(one("computerName__contains", string_list{"my host"})), "computerName__contains=my%20host");
     EXPECT_EQ(to_query(one("filePath__contains", string_list{"a&b=c+d"})), "filePath__contains=a%26b%3Dc%2Bd");
     EXPECT_EQ(to_query(one("filePath__contains", string_list{"Müller/€"})),
@@ -121,6 +121,25 @@ TEST(FilterToQuery, AwkwardValuesArePercentEncoded) {
     EXPECT_EQ(to_query(one("storylines", string_list{"YWdlbnRfaWQ6NTgwMjkzODE=", "a+b/c="})),
               "storylines=YWdlbnRfaWQ6NTgwMjkzODE%3D,a%2Bb%2Fc%3D");
     EXPECT_EQ(to_query(one("query", std::string("#?%"))), "query=%23%3F%25");
+}
+
+TEST(FilterToQuery, ACommaInAListItemIsRefusedNotEncoded) {
+    // The console decodes %2C before it splits: the item would become two broader terms.
+    auto f = one("commandLineArguments__contains", string_list{"-nop", "-enc,JAB"});
+    EXPECT_TRUE(has_list_item_with_comma(f));
+    try {
+        (void)to_query(f);
+        ADD_FAILURE() << "to_query encoded a list item holding a comma";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(),
+                     R"(filter key commandLineArguments__contains holds the list item "-enc,JAB" with a comma, which )"
+                     R"(the console would split into separate terms: refused (validation should have caught it))");
+    }
+    // String filters are single values: their commas are data.
+    auto text = one("query", std::string("-enc,JAB"));
+    EXPECT_FALSE(has_list_item_with_comma(text));
+    EXPECT_EQ(to_query(text), "query=-enc%2CJAB");
+    EXPECT_FALSE(has_list_item_with_comma(one("ids", string_list{"1", "2"})));
 }
 
 TEST(FilterToQuery, RelativeTimeIsAProgrammingError) {
@@ -167,11 +186,19 @@ TEST(FilterParseQuery, ListsByCommaAndByRepetitionAreMerged) {
     EXPECT_EQ(q.filter.terms()[0].key->name, "siteIds");
 }
 
-TEST(FilterParseQuery, DecodesAfterSplittingSoEncodedCommasStayInTheValue) {
-    auto q = parse_ok("filePath__contains=a%2Cb,c%20d,e+f,g%2Bh&query=two+words");
+TEST(FilterParseQuery, DecodesBeforeSplittingSoAnEncodedCommaSeparatesLikeALiteralOne) {
+    // As the console does (reference §2): generated API clients send `siteIds=1%2C2`.
+    auto q = parse_ok("filePath__contains=a%2Cb,c%20d,e+f,g%2Bh&query=two+words%2C+three");
     EXPECT_EQ(std::get<string_list>(q.filter.find("filePath__contains")->val),
-              (string_list{"a,b", "c d", "e f", "g+h"}));
-    EXPECT_EQ(std::get<std::string>(q.filter.find("query")->val), "two words");
+              (string_list{"a", "b", "c d", "e f", "g+h"}));
+    // A string filter is one value: its comma stays.
+    EXPECT_EQ(std::get<std::string>(q.filter.find("query")->val), "two words, three");
+    EXPECT_EQ(parse_ok("siteIds=1%2C2%2c3").filter, parse_ok("siteIds=1,2,3").filter);
+    // Repeated keys still merge, whichever separator each one uses.
+    EXPECT_EQ(std::get<string_list>(parse_ok("ids=1%2C2&ids=3,4&ids=5").filter.find("ids")->val),
+              (string_list{"1", "2", "3", "4", "5"}));
+    // An encoded trailing separator leaves an empty item, refused like a literal one.
+    EXPECT_EQ(query_errors("siteIds=1%2C"), lines{"siteIds must not contain an empty string"});
     EXPECT_EQ(std::get<string_list>(parse_ok("computerName__contains=M%C3%BCller").filter.terms()[0].val),
               string_list{"Müller"});
 }
@@ -342,7 +369,7 @@ TEST(FilterRoundTrip, AllKeysAtOnceAndAwkwardValues) {
     threat_filter f;
     for (const auto& k : keys())
         if (k.kind != match_kind::limit) f.set(k, test::sample_value(k));
-    f.set(key("filePath__contains"), string_list{"a,b", "sp ace", "a&b", "k=v", "1+1", "Müller €", "%41", "YWdl+/="});
+    f.set(key("filePath__contains"), string_list{"a;b", "sp ace", "a&b", "k=v", "1+1", "Müller €", "%41", "YWdl+/="});
     EXPECT_EQ(parse_ok(to_query(f)).filter, f);
     std::vector<core::diagnostic> problems;
     auto back = from_json(to_json(f), problems);
