@@ -84,7 +84,9 @@ int run_once(const common_options& common, const once_options& options, bool pla
     if (state.audit) {
         boost::json::object fields{{"command", "once"}, {"ready", eng->ready()}};
         if (!eng->ready()) fields["reason"] = eng->reason();
-        (void)state.audit->append(engine::daemon_event("daemon.stop", std::move(fields)));
+        // The engine's worker is idle now (its io_context has returned): the writer is ours again.
+        if (auto stopped = state.audit->append(engine::daemon_event("daemon.stop", std::move(fields))); !stopped)
+            std::fprintf(stderr, "s1pilot: %s\n", stopped.error().message.c_str());
     }
     if (!result->reconciled.ok()) {
         std::fprintf(stderr, "s1pilot: reconciling pending actions failed: %s\n", result->reconciled.error.c_str());

@@ -1,6 +1,7 @@
 // `s1pilot run [--dry-run]`: the daemon, wired from its parts. The lifecycle (signals, start-up,
 // reload, readiness, systemd notifications, drain) is ops::service.
 
+#include "s1pilot/config/defaults.hpp"
 #include "s1pilot/engine/engine.hpp"
 #include "s1pilot/engine/logging.hpp"
 #include "s1pilot/ops/notifier.hpp"
@@ -22,8 +23,10 @@ namespace asio = boost::asio;
 
 struct run_options {
     bool dry_run = false;
-    int drain_seconds = 30;
-    int startup_seconds = 60;
+    int drain_seconds =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config::defaults::drain_timeout).count());
+    int startup_seconds =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config::defaults::startup_timeout).count());
 };
 
 int run_daemon(const common_options& common, const run_options& options) {

@@ -4,6 +4,7 @@
 
 #include "s1pilot/config/daemon_config.hpp"
 #include "s1pilot/config/playbook.hpp"
+#include "s1pilot/filter/vocabulary.hpp"
 
 #include <array>
 #include <span>
@@ -22,19 +23,20 @@ inline constexpr choices<exceed_policy, 2> exceed_policies{
     {{"hold", exceed_policy::hold}, {"first", exceed_policy::first}}};
 inline constexpr choices<error_policy, 2> error_policies{
     {{"stop", error_policy::stop}, {"continue", error_policy::proceed}}};
-inline constexpr choices<mitigation, 6> mitigations{{{"kill", mitigation::kill},
-                                                     {"quarantine", mitigation::quarantine},
-                                                     {"remediate", mitigation::remediate},
-                                                     {"rollback-remediation", mitigation::rollback_remediation},
-                                                     {"un-quarantine", mitigation::un_quarantine},
-                                                     {"network-quarantine", mitigation::network_quarantine}}};
-inline constexpr choices<incident_status, 3> incident_statuses{{{"unresolved", incident_status::unresolved},
-                                                                {"in_progress", incident_status::in_progress},
-                                                                {"resolved", incident_status::resolved}}};
-inline constexpr choices<analyst_verdict, 4> analyst_verdicts{{{"undefined", analyst_verdict::undefined},
-                                                               {"true_positive", analyst_verdict::true_positive},
-                                                               {"false_positive", analyst_verdict::false_positive},
-                                                               {"suspicious", analyst_verdict::suspicious}}};
+/// The console's words (filter/vocabulary.hpp) paired with the playbook's enums, which follow
+/// their order.
+template <typename E, std::size_t N>
+constexpr choices<E, N> words_of(const std::array<std::string_view, N>& words) {
+    choices<E, N> out{};
+    for (std::size_t i = 0; i < N; ++i) out[i] = {words[i], static_cast<E>(i)};
+    return out;
+}
+inline constexpr auto mitigations = words_of<mitigation>(filter::vocabulary::mitigation_endpoints);
+inline constexpr auto incident_statuses = words_of<incident_status>(filter::vocabulary::incident_statuses);
+inline constexpr auto analyst_verdicts = words_of<analyst_verdict>(filter::vocabulary::analyst_verdicts);
+static_assert(mitigations[5].second == mitigation::network_quarantine &&
+              incident_statuses[2].second == incident_status::resolved &&
+              analyst_verdicts[3].second == analyst_verdict::suspicious);
 inline constexpr choices<bool, 1> isolate_targets{{{"agents", true}}};
 inline constexpr choices<log_level, 5> log_levels{{{"trace", log_level::trace},
                                                    {"debug", log_level::debug},

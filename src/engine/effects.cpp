@@ -229,29 +229,4 @@ reconcile_split split_by_effect(const effect& e, const std::vector<std::string>&
     return out;
 }
 
-answer_split split_by_answer(const std::vector<std::string>& threat_ids, const s1::action_response& response) {
-    answer_split out;
-    for (const auto& threat : threat_ids) {
-        const auto entry = std::find_if(response.details.begin(), response.details.end(),
-                                        [&](const s1::action_detail& d) { return d.threat_id == threat; });
-        if (entry == response.details.end()) {
-            out.done.push_back(threat);
-            continue;
-        }
-        if (!entry->skipped.empty()) {
-            std::string reason;
-            for (const auto& s : entry->skipped) {
-                if (!reason.empty()) reason += "; ";
-                reason += (s.action.empty() ? "" : s.action + ": ") + (s.reason.empty() ? "skipped" : s.reason);
-            }
-            out.skipped[reason].push_back(threat);
-        } else if (entry->result == "missing_permissions" || entry->result == "conditions_not_met") {
-            out.failed[entry->result].push_back(threat);
-        } else {
-            out.done.push_back(threat);
-        }
-    }
-    return out;
-}
-
 }  // namespace s1pilot::engine

@@ -245,12 +245,9 @@ public:
         co_return co_await finish(run_outcome::ok, {});
     }
 
-    /// target: threats — resolve, drop what the ledger has done, limit, act action by action.
-    asio::awaitable<run_report> threats_run() {
+    /// target: threats, once resolved — drop what the ledger has done, limit, act action by action.
+    asio::awaitable<run_report> threats_run(std::vector<threat_ref> threats) {
         const auto& p = run_.playbook;
-        std::vector<threat_ref> threats;
-        if (auto error = co_await resolve(threats); !error.empty())
-            co_return co_await finish(run_outcome::failed, error);
         run_.report.matched = threats.size();
         auto* ledger = engine_.services.ledger;
         const auto ids = ids_of(threats);
@@ -280,9 +277,6 @@ public:
         co_return co_await finish(run_outcome::ok, {});
     }
 
-private:
-    config::run_mode mode() const { return run_.dry ? config::run_mode::dry_run : config::run_mode::enforce; }
-
     /// Every page, oldest first, keeping compact records only. The error, or empty.
     asio::awaitable<std::string> resolve(std::vector<threat_ref>& threats) {
         const bool details = needs_threat_details(run_.playbook);
@@ -298,6 +292,9 @@ private:
         if (engine_.stopping) co_return "interrupted by shutdown";
         co_return std::string();
     }
+
+private:
+    config::run_mode mode() const { return run_.dry ? config::run_mode::dry_run : config::run_mode::enforce; }
 
     asio::awaitable<void> held(std::size_t matched, std::size_t after_ledger, std::string action) {
         const auto& p = run_.playbook;
@@ -381,10 +378,18 @@ asio::awaitable<run_report> engine::impl::execute_run(std::shared_ptr<const snap
             nothing = true;
     }
     detail::run_driver driver(*this, run);
+    if (p.target == config::target_kind::filter || nothing) {
+        if (!co_await driver.begin(t)) co_return co_await driver.finish(run_outcome::failed, not_ready);
+        if (nothing) co_return co_await driver.finish(run_outcome::ok, {});
+        co_return co_await driver.filter_run();
+    }
+    // Reads first: a run's GETs never wait on the disk (another run's slow write on the worker
+    // thread). Its records are written before anything that changes the console.
+    std::vector<threat_ref> threats;
+    const auto resolve_error = co_await driver.resolve(threats);
     if (!co_await driver.begin(t)) co_return co_await driver.finish(run_outcome::failed, not_ready);
-    if (nothing) co_return co_await driver.finish(run_outcome::ok, {});
-    if (p.target == config::target_kind::filter) co_return co_await driver.filter_run();
-    co_return co_await driver.threats_run();
+    if (!resolve_error.empty()) co_return co_await driver.finish(run_outcome::failed, resolve_error);
+    co_return co_await driver.threats_run(std::move(threats));
 }
 
 }  // namespace s1pilot::engine

@@ -1,5 +1,7 @@
 #include "s1pilot/filter/keys.hpp"
 
+#include "s1pilot/filter/vocabulary.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -12,10 +14,9 @@ constexpr std::array<std::string_view, 10> classification_values{
     "Malware", "Ransomware", "Trojan", "Infostealer", "Manual", "PUA", "Exploit", "Hacktool", "Backdoor", "Worm"};
 constexpr std::array<std::string_view, 4> classification_source_values{"Cloud", "Behavioral", "Static", "Engine"};
 constexpr std::array<std::string_view, 3> confidence_level_values{"malicious", "suspicious", "n/a"};
-constexpr std::array<std::string_view, 3> mitigation_status_values{"not_mitigated", "mitigated", "marked_as_benign"};
-constexpr std::array<std::string_view, 3> incident_status_values{"unresolved", "in_progress", "resolved"};
-constexpr std::array<std::string_view, 4> analyst_verdict_values{"undefined", "true_positive", "false_positive",
-                                                                 "suspicious"};
+constexpr auto mitigation_status_values = vocabulary::mitigation_states;
+constexpr auto incident_status_values = vocabulary::incident_statuses;
+constexpr auto analyst_verdict_values = vocabulary::analyst_verdicts;
 constexpr std::array<std::string_view, 18> engine_values{"reputation",
                                                          "sentinelone_cloud",
                                                          "cloud_detection",

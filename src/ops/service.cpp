@@ -161,15 +161,14 @@ struct service::impl {
             if (!report.ok()) problems.push_back(report.error);
         }
         if (!problems.empty()) {
-            ++rejections;
             boost::json::array listed;
             for (const auto& p : problems) listed.emplace_back(p);
             auto record = engine::daemon_event(
                 "config.rejected", {{"trigger", why}, {"problems", std::move(listed)}, {"outcome", "failure"}});
             (void)co_await engine.record(std::move(record));  // a failure turns the engine not-ready
             log_fields_of_problems(problems);
+            ++rejections;
         } else {
-            ++reloads;
             const auto snap = engine.current();
             boost::json::array playbooks;
             for (const auto& p : snap->playbooks) playbooks.push_back({{"name", p.name}, {"sha256", p.sha256}});
@@ -177,7 +176,8 @@ struct service::impl {
                                                                  {"generation", snap->generation},
                                                                  {"playbooks", std::move(playbooks)},
                                                                  {"outcome", "success"}});
-            (void)co_await engine.record(std::move(record));
+            (void)co_await engine.record(std::move(record));  // a failure turns the engine not-ready
+            ++reloads;
         }
         notify.ready(status_line());
         last_status = status_line();

@@ -2,6 +2,8 @@
 
 #include "s1pilot/s1/vocabulary.hpp"
 
+#include "s1pilot/filter/vocabulary.hpp"
+
 #include <array>
 
 namespace s1pilot::s1 {
@@ -21,15 +23,14 @@ std::optional<Enum> parse_in(const std::array<std::string_view, N>& names, std::
     return std::nullopt;
 }
 
-constexpr std::array<std::string_view, 6> endpoint_names{
-    "kill", "quarantine", "remediate", "rollback-remediation", "un-quarantine", "network-quarantine"};
+constexpr auto endpoint_names = filter::vocabulary::mitigation_endpoints;
 constexpr std::array<std::string_view, 6> status_names{"kill",     "quarantine",   "remediate",
                                                        "rollback", "unquarantine", "network_quarantine"};
 constexpr std::array<std::string_view, 6> result_names{"success", "failed",  "pending",
                                                        "sent",    "partial", "pending-reboot"};
-constexpr std::array<std::string_view, 3> state_names{"not_mitigated", "mitigated", "marked_as_benign"};
-constexpr std::array<std::string_view, 3> incident_names{"unresolved", "in_progress", "resolved"};
-constexpr std::array<std::string_view, 4> verdict_names{"undefined", "true_positive", "false_positive", "suspicious"};
+constexpr auto state_names = filter::vocabulary::mitigation_states;
+constexpr auto incident_names = filter::vocabulary::incident_statuses;
+constexpr auto verdict_names = filter::vocabulary::analyst_verdicts;
 constexpr std::array<std::string_view, 4> network_names{"connected", "disconnected", "connecting", "disconnecting"};
 constexpr std::array<std::string_view, 4> os_names{"windows", "macos", "linux", "windows_legacy"};
 

@@ -1,5 +1,7 @@
 #include "actions.hpp"
 
+#include "s1pilot/filter/vocabulary.hpp"
+
 #include <boost/json.hpp>
 
 #include <fmt/format.h>
@@ -16,10 +18,9 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<std::string_view, 6> mitigation_actions{
-    "kill", "quarantine", "remediate", "rollback-remediation", "un-quarantine", "network-quarantine"};
-constexpr std::array<std::string_view, 3> incident_statuses{"unresolved", "in_progress", "resolved"};
-constexpr std::array<std::string_view, 4> verdicts{"undefined", "true_positive", "false_positive", "suspicious"};
+constexpr auto mitigation_actions = s1pilot::filter::vocabulary::mitigation_endpoints;
+constexpr auto incident_statuses = s1pilot::filter::vocabulary::incident_statuses;
+constexpr auto verdicts = s1pilot::filter::vocabulary::analyst_verdicts;
 
 template <std::size_t N>
 bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {

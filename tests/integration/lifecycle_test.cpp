@@ -9,9 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <fstream>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <thread>
 
 #include "notify_socket.hpp"
 #include "scenario.hpp"
@@ -226,6 +231,107 @@ TEST(Lifecycle, AConsoleThatNeverAnswersDelaysNeitherReadinessNorShutdown) {
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << daemon->stderr_text();
     EXPECT_LT(took, 15s);
+    s.s1pilot.expect_token_never_written();
+}
+
+/// A small tmpfs mounted for one test (root only): a disk that really fills up.
+class small_disk {
+public:
+    small_disk(const fs::path& where, const std::string& size) : where_(where) {
+        fs::create_directories(where);
+        const std::string options = "size=" + size + ",mode=0700";
+        if (::mount("tmpfs", where.c_str(), "tmpfs", 0, options.c_str()) == 0)
+            mounted_ = true;
+        else
+            error_ = std::strerror(errno);
+    }
+    ~small_disk() {
+        if (mounted_) ::umount2(where_.c_str(), MNT_DETACH);
+    }
+    bool mounted() const noexcept { return mounted_; }
+    const std::string& error() const noexcept { return error_; }
+
+private:
+    fs::path where_;
+    bool mounted_ = false;
+    std::string error_;
+};
+
+/// Complete records of `event` in an audit log that may end in a line cut short by a full disk
+/// (the writer drops such a line when it opens the log again).
+std::size_t complete_records(const fs::path& log, const std::string& event) {
+    const auto text = read_text(log);
+    std::size_t n = 0, start = 0;
+    for (auto end = text.find('\n'); end != std::string::npos; start = end + 1, end = text.find('\n', start))
+        if (text.compare(start, end - start, "") != 0 &&
+            text.substr(start, end - start).find("\"event\":\"" + event + "\"") != std::string::npos)
+            ++n;
+    return n;
+}
+
+/// Fills `file` until only about `leave` bytes of its file system are free.
+void fill_leaving(const fs::path& file, std::uintmax_t leave) {
+    const auto space = fs::space(file.parent_path());
+    const std::string block(4096, 'x');
+    std::ofstream out(file, std::ios::binary);
+    for (std::uintmax_t written = 0; written + leave + block.size() <= space.available; written += block.size())
+        out << block;
+}
+
+TEST(Lifecycle, AFullAuditDiskStopsSendingAtOnceAndReadinessReturnsWhenThereIsRoomAgain) {
+    scenario s;
+    ASSERT_TRUE(s.sim->started());
+    small_disk disk(s.dir.path() / "auditfs", "256k");
+    if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs for the audit log: " << disk.error();
+    const auto playbooks = s.dir.path() / "playbooks";
+    write_text(playbooks / "mass.yaml",
+               "name: mass\ntrigger:\n  every: 5s\nmatch:\n  siteIds: [\"1364475734565842020\"]\n"
+               "limits:\n  max_threats: 1000\nactions:\n  - mitigate: kill\n");
+    auto console = s.console(1);  // one threat per POST: many appends
+    console.playbook_dir = playbooks;
+    console.audit_file = s.dir.path() / "auditfs" / "audit.jsonl";
+    s.s1pilot.write_config(console, {});
+    // About a dozen POSTs' worth of records fit; then the disk is full.
+    fill_leaving(s.dir.path() / "auditfs" / "filler", 24 * 1024);
+    notify_socket systemd(s.dir.path() / "notify.sock");
+    auto daemon =
+        s.s1pilot.start({"run", "-c", s.s1pilot.config_path().string()}, {{"NOTIFY_SOCKET", systemd.path().string()}});
+    ASSERT_TRUE(wait_ready(systemd, *daemon, 60s)) << daemon->stderr_text();
+
+    // The append fails: nothing more is sent, and readiness says why within a second.
+    ASSERT_TRUE(wait_until([&] { return contains(daemon->stderr_text(), "failing closed"); }, 60s))
+        << daemon->stderr_text();
+    const auto failed_at = clock_type::now();
+    ASSERT_TRUE(wait_until([&] { return contains(systemd.received(), "STATUS=not ready: audit log"); }, 10s))
+        << systemd.received();
+    const auto visible = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - failed_at);
+    std::printf("not ready on STATUS= %lld ms after the failed append was logged\n",
+                static_cast<long long>(visible.count()));
+    EXPECT_LT(visible, 5s);  // within the heartbeat's second, with room for a loaded machine
+    const auto posts = s.sim->posts().size();
+    const auto intents = complete_records(*console.audit_file, "action.intent");
+    EXPECT_GT(posts, 0u);
+    EXPECT_LE(posts, intents) << "a POST left without its intent on disk";
+    // Two poll intervals while failed closed: not one more POST.
+    std::this_thread::sleep_for(std::chrono::seconds(11));
+    EXPECT_EQ(s.sim->posts().size(), posts) << "a POST was sent after the failed append";
+    EXPECT_TRUE(daemon->running());
+
+    // Room again: the next retry succeeds and the daemon is ready without a restart.
+    fs::remove(s.dir.path() / "auditfs" / "filler");
+    ASSERT_TRUE(wait_until(
+        [&] {
+            const auto& text = systemd.received();
+            return text.rfind("STATUS=running") != std::string::npos &&
+                   text.rfind("STATUS=running") > text.rfind("STATUS=not ready");
+        },
+        30s))
+        << systemd.received() << daemon->stderr_text();
+    EXPECT_FALSE(s.s1pilot.audit_events("engine.recovered").empty());
+    EXPECT_TRUE(wait_until([&] { return s.sim->posts().size() > posts; }, 30s)) << "sending did not resume";
+    EXPECT_EQ(daemon->stop(SIGTERM), 0) << daemon->stderr_text();
+    const auto verified = s.s1pilot.run({"audit", "verify", console.audit_file->string()});
+    EXPECT_EQ(verified.code, 0) << verified.describe();
     s.s1pilot.expect_token_never_written();
 }
 

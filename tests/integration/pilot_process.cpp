@@ -22,6 +22,7 @@ fs::path pilot::copy_playbook(const fs::path& source) const {
 }
 
 void pilot::write_config(const console_settings& console, const std::vector<fs::path>& playbooks) const {
+    audit_path_ = console.audit_file.value_or(dir_ / "audit.jsonl");
     std::ostringstream y;
     y << "consoles:\n"
       << "  sim:\n"

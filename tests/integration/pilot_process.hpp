@@ -26,6 +26,8 @@ struct console_settings {
     std::string retry = "{max_attempts: 3, base: 100ms, cap: 2s}";
     /// The `playbooks:` value instead of the list of files (e.g. a directory, for reloads).
     std::optional<fs::path> playbook_dir{};
+    /// The audit log's path instead of `<dir>/audit.jsonl` (e.g. on a small file system).
+    std::optional<fs::path> audit_file{};
 };
 
 class pilot {
@@ -35,7 +37,7 @@ public:
 
     const std::string& token() const noexcept { return token_; }
     fs::path config_path() const { return dir_ / "s1pilot.yaml"; }
-    fs::path audit_path() const { return dir_ / "audit.jsonl"; }
+    fs::path audit_path() const { return audit_path_; }
     fs::path state_path() const { return dir_ / "state.db"; }
 
     /// Copies a playbook into `<dir>/playbooks/` and returns the copy's path.
@@ -66,6 +68,7 @@ private:
 
     fs::path dir_;
     std::string token_;
+    mutable fs::path audit_path_ = dir_ / "audit.jsonl";
 };
 
 /// `field` of a record as text ("" when absent or not a string).

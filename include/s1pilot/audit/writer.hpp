@@ -44,7 +44,7 @@ public:
     /// is truncated away (see `truncated_bytes`). Refuses a log whose last record does not match
     /// its hash under the configured key: a changed `hmac_key` must start a new log.
     /// `clock` must outlive the writer.
-    static result<writer> open(writer_options options, const core::clock& clock);
+    [[nodiscard]] static result<writer> open(writer_options options, const core::clock& clock);
 
     writer(writer&& other) noexcept;
     writer& operator=(writer&& other) noexcept;
@@ -56,12 +56,12 @@ public:
     /// `fields` must not contain `seq`, `time`, `prev` or `hash` (errc::invalid_record; nothing is
     /// written and the writer stays usable). Any I/O failure returns errc::io_error and closes the
     /// writer: every later call returns errc::closed.
-    result<appended> append(const boost::json::object& fields);
+    [[nodiscard]] result<appended> append(const boost::json::object& fields);
 
     /// After a failure: opens the log again and continues its chain from what is on disk (a line
     /// cut short by the failure is dropped, as at open). Success clears failure(); on error the
     /// writer stays closed. A no-op when the writer has not failed.
-    result<void> recover();
+    [[nodiscard]] result<void> recover();
 
     /// The failure that closed the writer, if any: what `/readyz` reports.
     const std::optional<error>& failure() const noexcept { return failure_; }

@@ -37,6 +37,15 @@ inline constexpr std::chrono::milliseconds retry_cap = 30s;
 inline constexpr std::string_view log_level = "info";
 inline constexpr std::string_view log_format = "json";
 
+// --- the daemon's lifecycle (DESIGN §7) -------------------------------------------------------
+inline constexpr std::chrono::milliseconds max_splay = 10s;  // a polled playbook's first run waits up to this
+inline constexpr std::chrono::milliseconds stale_pending_after =
+    15min;                                                          // older pending rows are not resent at start-up
+inline constexpr std::chrono::milliseconds recovery_interval = 3s;  // a failed write is retried this often
+inline constexpr std::chrono::milliseconds startup_timeout = 60s;   // start-up reconciliation's bound
+inline constexpr std::chrono::milliseconds drain_timeout = 30s;     // calls in flight after SIGTERM
+inline constexpr std::chrono::milliseconds watch_debounce = 300ms;  // quiet time after a playbook change
+
 // --- playbooks (DESIGN §3) ----------------------------------------------------------------------
 inline constexpr int max_threats = 50;
 inline constexpr std::chrono::milliseconds min_every = 5s;

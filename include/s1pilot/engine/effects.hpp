@@ -96,17 +96,4 @@ reconcile_split split_by_effect(const effect& e, const std::vector<std::string>&
                                 const std::function<const std::vector<std::string>*(const std::string&)>& notes_of,
                                 const baseline_map* baselines = nullptr);
 
-/// How a 2xx answer to an action treated each threat, from `data.details[]`: a threat is done
-/// unless its entry says otherwise. Skipped (a `skipped[]` entry, e.g. a mitigation the agent's
-/// platform does not support) is final, so the row is done, but the run reports it as skipped;
-/// `missing_permissions` and `conditions_not_met` are failures the next run retries. Both are
-/// grouped by their reason (`remediate: not_supported`, `missing_permissions`).
-struct answer_split {
-    std::vector<std::string> done;
-    std::map<std::string, std::vector<std::string>> skipped;  ///< reason -> threat ids
-    std::map<std::string, std::vector<std::string>> failed;   ///< reason -> threat ids
-};
-
-answer_split split_by_answer(const std::vector<std::string>& threat_ids, const s1::action_response& response);
-
 }  // namespace s1pilot::engine

@@ -19,6 +19,7 @@
 
 #include "s1pilot/audit/writer.hpp"
 #include "s1pilot/config/daemon_config.hpp"
+#include "s1pilot/config/defaults.hpp"
 #include "s1pilot/config/playbook.hpp"
 #include "s1pilot/core/clock.hpp"
 #include "s1pilot/engine/report.hpp"
@@ -81,13 +82,14 @@ struct engine_options {
     bool dry_run = false;  ///< `--dry-run`: every playbook runs dry, whatever its mode
     /// `s1pilot plan`: dry, and nothing written anywhere (no audit, no ledger, no run id).
     bool plan = false;
-    std::chrono::milliseconds max_splay{10'000};  ///< the first poll of a playbook waits up to this
+    std::chrono::milliseconds max_splay =
+        config::defaults::max_splay;  ///< the first poll of a playbook waits up to this
     /// Start-up reconciliation resends a pending row whose effect is absent only when the row was
     /// written less than this long ago; an older one is marked failed and left to the next run,
     /// which acts again only if the threat still matches (an analyst may have acted meanwhile).
-    std::chrono::milliseconds stale_pending_after{15 * 60 * 1000};
+    std::chrono::milliseconds stale_pending_after = config::defaults::stale_pending_after;
     /// After failing closed, a write is retried this often; readiness returns when one succeeds.
-    std::chrono::milliseconds recovery_interval{3'000};
+    std::chrono::milliseconds recovery_interval = config::defaults::recovery_interval;
 };
 
 /// What start-up reconciliation found.

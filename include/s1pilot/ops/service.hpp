@@ -10,6 +10,7 @@
 // keeps running and `config.rejected` is audited with every problem as `file:line:col: message`.
 // Runs in flight finish on their old snapshot.
 
+#include "s1pilot/config/defaults.hpp"
 #include "s1pilot/config/load.hpp"
 #include "s1pilot/engine/engine.hpp"
 #include "s1pilot/ops/notifier.hpp"
@@ -27,12 +28,12 @@ namespace s1pilot::ops {
 
 struct service_options {
     /// Start-up reconciliation gets this long; undecided rows are then left to the first runs.
-    std::chrono::milliseconds startup_timeout{60'000};
+    std::chrono::milliseconds startup_timeout = config::defaults::startup_timeout;
     /// After SIGTERM, calls in flight get this long to finish.
-    std::chrono::milliseconds drain_timeout{30'000};
+    std::chrono::milliseconds drain_timeout = config::defaults::drain_timeout;
     /// Watch the playbook files and reload on a change, this long after the last one.
     bool watch_playbooks = true;
-    std::chrono::milliseconds watch_debounce{300};
+    std::chrono::milliseconds watch_debounce = config::defaults::watch_debounce;
 };
 
 /// Where the service stands, with the reasons it is not ready.

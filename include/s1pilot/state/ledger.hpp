@@ -80,34 +80,34 @@ public:
     /// For each of `action_keys` (in that order), which of `threat_ids` still need the action.
     /// A `done` row counts as done while `now - updated_at < cooldown`; without a cooldown a done
     /// row is done for ever. `now` is the ledger's clock.
-    virtual result<std::vector<remaining_action>> remaining(std::string_view playbook,
-                                                            const std::vector<std::string>& action_keys,
-                                                            const std::vector<std::string>& threat_ids,
-                                                            std::optional<std::chrono::milliseconds> cooldown) = 0;
+    [[nodiscard]] virtual result<std::vector<remaining_action>> remaining(
+        std::string_view playbook, const std::vector<std::string>& action_keys,
+        const std::vector<std::string>& threat_ids, std::optional<std::chrono::milliseconds> cooldown) = 0;
 
     /// Records the rows as `pending` (attempt + 1) in one transaction, durable on return. Call it
     /// before the POST; if it fails, send nothing.
-    virtual result<void> mark_pending(const std::vector<action_row>& rows) = 0;
+    [[nodiscard]] virtual result<void> mark_pending(const std::vector<action_row>& rows) = 0;
     /// Records the rows as `done` in one transaction.
-    virtual result<void> mark_done(const std::vector<action_row>& rows) = 0;
+    [[nodiscard]] virtual result<void> mark_done(const std::vector<action_row>& rows) = 0;
     /// Records the rows as `failed` with a reason in one transaction; a failed row is retried by
     /// the next run (it is not done).
-    virtual result<void> mark_failed(const std::vector<action_row>& rows, std::string_view reason) = 0;
+    [[nodiscard]] virtual result<void> mark_failed(const std::vector<action_row>& rows, std::string_view reason) = 0;
 
     /// Every row left `pending`, across all playbooks: what to reconcile at start-up.
-    virtual result<std::vector<ledger_entry>> pending() = 0;
+    [[nodiscard]] virtual result<std::vector<ledger_entry>> pending() = 0;
     /// One row, if present.
-    virtual result<std::optional<ledger_entry>> find(std::string_view playbook, std::string_view action_key,
-                                                     std::string_view threat_id) = 0;
+    [[nodiscard]] virtual result<std::optional<ledger_entry>> find(std::string_view playbook,
+                                                                   std::string_view action_key,
+                                                                   std::string_view threat_id) = 0;
 
     /// Inserts or replaces the run with this `run_id` (record it at start and again at the end).
-    virtual result<void> record_run(const run_record& run) = 0;
-    virtual result<std::optional<run_record>> find_run(std::string_view run_id) = 0;
+    [[nodiscard]] virtual result<void> record_run(const run_record& run) = 0;
+    [[nodiscard]] virtual result<std::optional<run_record>> find_run(std::string_view run_id) = 0;
     /// The next run id, `r-000001`, `r-000002`, ...: persisted, so monotonic across restarts.
-    virtual result<std::string> next_run_id() = 0;
+    [[nodiscard]] virtual result<std::string> next_run_id() = 0;
 
     /// A full consistency check of the storage (SQLite: `PRAGMA integrity_check`).
-    virtual result<void> integrity_check() = 0;
+    [[nodiscard]] virtual result<void> integrity_check() = 0;
 };
 
 }  // namespace s1pilot::state

@@ -41,20 +41,19 @@ public:
     sqlite_ledger(const sqlite_ledger&) = delete;
     sqlite_ledger& operator=(const sqlite_ledger&) = delete;
 
-    result<std::vector<remaining_action>> remaining(std::string_view playbook,
-                                                    const std::vector<std::string>& action_keys,
-                                                    const std::vector<std::string>& threat_ids,
-                                                    std::optional<std::chrono::milliseconds> cooldown) override;
-    result<void> mark_pending(const std::vector<action_row>& rows) override;
-    result<void> mark_done(const std::vector<action_row>& rows) override;
-    result<void> mark_failed(const std::vector<action_row>& rows, std::string_view reason) override;
-    result<std::vector<ledger_entry>> pending() override;
-    result<std::optional<ledger_entry>> find(std::string_view playbook, std::string_view action_key,
-                                             std::string_view threat_id) override;
-    result<void> record_run(const run_record& run) override;
-    result<std::optional<run_record>> find_run(std::string_view run_id) override;
-    result<std::string> next_run_id() override;
-    result<void> integrity_check() override;
+    [[nodiscard]] result<std::vector<remaining_action>> remaining(
+        std::string_view playbook, const std::vector<std::string>& action_keys,
+        const std::vector<std::string>& threat_ids, std::optional<std::chrono::milliseconds> cooldown) override;
+    [[nodiscard]] result<void> mark_pending(const std::vector<action_row>& rows) override;
+    [[nodiscard]] result<void> mark_done(const std::vector<action_row>& rows) override;
+    [[nodiscard]] result<void> mark_failed(const std::vector<action_row>& rows, std::string_view reason) override;
+    [[nodiscard]] result<std::vector<ledger_entry>> pending() override;
+    [[nodiscard]] result<std::optional<ledger_entry>> find(std::string_view playbook, std::string_view action_key,
+                                                           std::string_view threat_id) override;
+    [[nodiscard]] result<void> record_run(const run_record& run) override;
+    [[nodiscard]] result<std::optional<run_record>> find_run(std::string_view run_id) override;
+    [[nodiscard]] result<std::string> next_run_id() override;
+    [[nodiscard]] result<void> integrity_check() override;
 
     /// The schema version of the open database.
     result<int> schema_version();

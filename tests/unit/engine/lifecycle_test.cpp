@@ -61,15 +61,18 @@ protected:
         return std::move(std::get<std::unique_ptr<engine>>(made));
     }
 
-    /// Runs until `done()`: whatever can run now, then (when nothing can, the worker thread
-    /// included) the earliest sleeper on virtual time. Bounded by a count of steps.
+    /// Runs until `done()`: whatever can run now; while a run is in flight, its real work (the
+    /// worker thread); only when every run has ended, the earliest sleeper on virtual time (these
+    /// runs never sleep themselves). Bounded by a count of steps.
     template <class Done>
-    bool run_virtual(Done done, std::size_t limit = 100'000) {
+    bool run_virtual(const engine& eng, Done done, std::size_t limit = 100'000) {
         ioc_.restart();
         for (std::size_t i = 0; i < limit && !done(); ++i) {
             if (ioc_.poll() > 0) continue;
-            if (ioc_.run_one_for(std::chrono::milliseconds(5)) > 0) continue;
-            // Nothing sleeps on virtual time: only real work (the worker thread) can move things.
+            if (eng.active_runs() > 0) {
+                ioc_.run_one_for(std::chrono::milliseconds(100));
+                continue;
+            }
             if (!time_.advance() && ioc_.run_one_for(std::chrono::seconds(5)) == 0) return done();
         }
         return done();
@@ -114,9 +117,9 @@ TEST_F(lifecycle_test, each_playbook_polls_on_the_injected_clock_start_to_start)
     eng->start_schedule();
     // 300 s of schedule, instantly: alpha runs every 10 s, beta every 30 s (after a splay of at most
     // max_splay = 10 s, half of it with random() = 0.5).
-    ASSERT_TRUE(run_virtual([&] { return clock_.steady_now() - started >= std::chrono::seconds(300); }));
+    ASSERT_TRUE(run_virtual(*eng, [&] { return clock_.steady_now() - started >= std::chrono::seconds(300); }));
     eng->stop();
-    ASSERT_TRUE(run_virtual([&] { return eng->active_runs() == 0; }));
+    ASSERT_TRUE(run_virtual(*eng, [&] { return eng->active_runs() == 0; }));
     while (time_.advance()) ioc_.poll();  // the loops' sleeps end: they see the stop and return
     ASSERT_TRUE(run(eng->drain(std::chrono::seconds(5))));
     EXPECT_NEAR(static_cast<double>(reads_of_site("7")), 30.0, 1.0);
@@ -127,7 +130,7 @@ TEST_F(lifecycle_test, a_reload_starts_stops_and_retimes_only_the_loops_that_cha
     auto eng = make_virtual({polled("alpha", "7", "10s"), polled("beta", "8", "10s"), polled("gamma", "9", "10s")});
     eng->start_schedule();
     const auto t0 = clock_.steady_now();
-    ASSERT_TRUE(run_virtual([&] { return clock_.steady_now() - t0 >= std::chrono::seconds(100); }));
+    ASSERT_TRUE(run_virtual(*eng, [&] { return clock_.steady_now() - t0 >= std::chrono::seconds(100); }));
     // beta removed, gamma re-timed to 50 s, delta added; alpha untouched.
     auto report =
         eng->reload(config_, {polled("alpha", "7", "10s"), polled("gamma", "9", "50s"), polled("delta", "6", "10s")});
@@ -139,9 +142,9 @@ TEST_F(lifecycle_test, a_reload_starts_stops_and_retimes_only_the_loops_that_cha
     EXPECT_EQ(eng->current()->generation, 2u);
     const auto alpha = reads_of_site("7"), beta = reads_of_site("8"), gamma = reads_of_site("9");
     const auto t1 = clock_.steady_now();
-    ASSERT_TRUE(run_virtual([&] { return clock_.steady_now() - t1 >= std::chrono::seconds(200); }));
+    ASSERT_TRUE(run_virtual(*eng, [&] { return clock_.steady_now() - t1 >= std::chrono::seconds(200); }));
     eng->stop();
-    ASSERT_TRUE(run_virtual([&] { return eng->active_runs() == 0; }));
+    ASSERT_TRUE(run_virtual(*eng, [&] { return eng->active_runs() == 0; }));
     while (time_.advance()) ioc_.poll();  // the loops' sleeps end: they see the stop and return
     ASSERT_TRUE(run(eng->drain(std::chrono::seconds(5))));
     EXPECT_NEAR(static_cast<double>(reads_of_site("7") - alpha), 20.0, 1.0);

@@ -131,11 +131,12 @@ TEST_F(reconcile_test, an_audit_log_that_cannot_be_written_stops_everything_befo
     EXPECT_EQ(report.outcome, run_outcome::failed);
     EXPECT_FALSE(eng->ready());
     EXPECT_NE(eng->reason().find("audit log"), std::string::npos);
-    EXPECT_TRUE(console_.requests.empty());
+    EXPECT_TRUE(console_.posts().empty()) << "read, but nothing sent without the run's records";
+    const auto seen = console_.requests.size();
     const auto refused = run(eng->run_now("contain"));
     EXPECT_EQ(refused.outcome, run_outcome::failed);
     EXPECT_NE(refused.error.find("not ready"), std::string::npos);
-    EXPECT_TRUE(console_.requests.empty());
+    EXPECT_EQ(console_.requests.size(), seen) << "a failed-closed engine does not even read";
 }
 
 TEST_F(reconcile_test, a_ledger_that_cannot_record_the_intent_sends_nothing) {
