@@ -54,19 +54,34 @@ bool wait_ready(notify_socket& systemd, child_process& daemon, std::chrono::mill
            daemon.running();
 }
 
+/// `<dir>/playbooks` holding `alpha.yaml` (a polled note playbook), and the console settings
+/// that point the configuration at that directory.
+console_settings playbook_directory(const scenario& s, const std::string& note) {
+    const auto playbooks = s.dir.path() / "playbooks";
+    fs::create_directories(playbooks);
+    write_text(playbooks / "alpha.yaml", polled_note("alpha", note));
+    auto console = s.console();
+    console.playbook_dir = playbooks;
+    return console;
+}
+
+/// `s1pilot run ARGS…` with systemd played by `systemd`.
+std::unique_ptr<child_process> start_daemon(const scenario& s, const notify_socket& systemd,
+                                            std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"run", "-c", s.s1pilot.config_path().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return s.s1pilot.start(args, {{"NOTIFY_SOCKET", systemd.path().string()}});
+}
+
 TEST(Lifecycle, ReloadsOnChangeAndSighupRefusingABrokenPlaybookWhileTheOldSetRuns) {
     scenario s;
     ASSERT_TRUE(s.sim->started());
-    const auto playbooks = s.dir.path() / "playbooks";
-    fs::create_directories(playbooks);
-    write_text(playbooks / "alpha.yaml", polled_note("alpha", "first words"));
-    auto console = s.console();
-    console.playbook_dir = playbooks;
+    const auto console = playbook_directory(s, "first words");
+    const auto& playbooks = *console.playbook_dir;
     s.s1pilot.write_config(console, {});
     notify_socket systemd(s.dir.path() / "notify.sock");
     ASSERT_TRUE(systemd.bound());
-    auto daemon =
-        s.s1pilot.start({"run", "-c", s.s1pilot.config_path().string()}, {{"NOTIFY_SOCKET", systemd.path().string()}});
+    auto daemon = start_daemon(s, systemd);
     ASSERT_TRUE(wait_ready(systemd, *daemon, 60s)) << daemon->stderr_text();
 
     // A broken playbook dropped into the directory: refused, every problem named, old set kept.
@@ -132,18 +147,13 @@ TEST(Lifecycle, ReloadsOnChangeAndSighupRefusingABrokenPlaybookWhileTheOldSetRun
 TEST(Lifecycle, SigtermCutsARetryAfterWaitShortAndNothingIsSentAfterIt) {
     scenario s;
     ASSERT_TRUE(s.sim->started());
-    const auto playbooks = s.dir.path() / "playbooks";
-    fs::create_directories(playbooks);
-    write_text(playbooks / "alpha.yaml", polled_note("alpha", "held back"));
-    auto console = s.console();
-    console.playbook_dir = playbooks;
+    auto console = playbook_directory(s, "held back");
     console.retry = "{max_attempts: 3, base: 100ms, cap: 60s}";  // Retry-After: 30 is honoured
     s.s1pilot.write_config(console, {});
     // Half a write token refilled at one per 60 s: the first POST gets 429 with Retry-After: 30.
     s.sim->set_rate_limits("write=0.016667/s:burst=0.5");
     notify_socket systemd(s.dir.path() / "notify.sock");
-    auto daemon =
-        s.s1pilot.start({"run", "-c", s.s1pilot.config_path().string()}, {{"NOTIFY_SOCKET", systemd.path().string()}});
+    auto daemon = start_daemon(s, systemd);
     ASSERT_TRUE(wait_ready(systemd, *daemon, 60s)) << daemon->stderr_text();
     ASSERT_TRUE(wait_until(
         [&] {
@@ -213,9 +223,7 @@ TEST(Lifecycle, AConsoleThatNeverAnswersDelaysNeitherReadinessNorShutdown) {
     }
     notify_socket systemd(s.dir.path() / "notify.sock");
     const auto started = clock_type::now();
-    auto daemon = s.s1pilot.start(
-        {"run", "-c", s.s1pilot.config_path().string(), "--startup-timeout", "3", "--drain-timeout", "5"},
-        {{"NOTIFY_SOCKET", systemd.path().string()}});
+    auto daemon = start_daemon(s, systemd, {"--startup-timeout", "3", "--drain-timeout", "5"});
     ASSERT_TRUE(wait_ready(systemd, *daemon, 60s)) << daemon->stderr_text();
     const auto ready_after = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started);
     std::printf("ready after %lld ms with startup_timeout 3 s\n", static_cast<long long>(ready_after.count()));
@@ -294,8 +302,7 @@ TEST(Lifecycle, AFullAuditDiskStopsSendingAtOnceAndReadinessReturnsWhenThereIsRo
     // About a dozen POSTs' worth of records fit; then the disk is full.
     fill_leaving(s.dir.path() / "auditfs" / "filler", 24 * 1024);
     notify_socket systemd(s.dir.path() / "notify.sock");
-    auto daemon =
-        s.s1pilot.start({"run", "-c", s.s1pilot.config_path().string()}, {{"NOTIFY_SOCKET", systemd.path().string()}});
+    auto daemon = start_daemon(s, systemd);
     ASSERT_TRUE(wait_ready(systemd, *daemon, 60s)) << daemon->stderr_text();
 
     // The append fails: nothing more is sent, and readiness says why within a second.

@@ -36,13 +36,10 @@ private:
     net::transport& to_;
 };
 
-/// A ledger that fails chosen writes, standing in for a full disk or a crash at that point.
-class failing_ledger final : public state::ledger {
+/// A ledger that hands every call to a real one: tests override the calls they disturb.
+class forwarding_ledger : public state::ledger {
 public:
-    explicit failing_ledger(state::ledger& real) : real_(real) {}
-    bool fail_pending = false;
-    bool fail_done = false;
-    int run_ids_left = -1;  ///< next_run_id succeeds this many more times, then fails (-1: always)
+    explicit forwarding_ledger(state::ledger& real) : real_(real) {}
 
     state::result<std::vector<state::remaining_action>> remaining(
         std::string_view playbook, const std::vector<std::string>& keys, const std::vector<std::string>& ids,
@@ -50,13 +47,9 @@ public:
         return real_.remaining(playbook, keys, ids, cooldown);
     }
     state::result<void> mark_pending(const std::vector<state::action_row>& rows) override {
-        if (fail_pending) return failure();
         return real_.mark_pending(rows);
     }
-    state::result<void> mark_done(const std::vector<state::action_row>& rows) override {
-        if (fail_done) return failure();
-        return real_.mark_done(rows);
-    }
+    state::result<void> mark_done(const std::vector<state::action_row>& rows) override { return real_.mark_done(rows); }
     state::result<void> mark_failed(const std::vector<state::action_row>& rows, std::string_view reason) override {
         return real_.mark_failed(rows, reason);
     }
@@ -69,18 +62,39 @@ public:
     state::result<std::optional<state::run_record>> find_run(std::string_view id) override {
         return real_.find_run(id);
     }
+    state::result<std::string> next_run_id() override { return real_.next_run_id(); }
+    state::result<void> integrity_check() override { return real_.integrity_check(); }
+
+protected:
+    state::ledger& real_;
+};
+
+/// A ledger that fails chosen writes, standing in for a full disk or a crash at that point.
+class failing_ledger final : public forwarding_ledger {
+public:
+    using forwarding_ledger::forwarding_ledger;
+    bool fail_pending = false;
+    bool fail_done = false;
+    int run_ids_left = -1;  ///< next_run_id succeeds this many more times, then fails (-1: always)
+
+    state::result<void> mark_pending(const std::vector<state::action_row>& rows) override {
+        if (fail_pending) return failure();
+        return real_.mark_pending(rows);
+    }
+    state::result<void> mark_done(const std::vector<state::action_row>& rows) override {
+        if (fail_done) return failure();
+        return real_.mark_done(rows);
+    }
     state::result<std::string> next_run_id() override {
         if (run_ids_left == 0) return failure();
         if (run_ids_left > 0) --run_ids_left;
         return real_.next_run_id();
     }
-    state::result<void> integrity_check() override { return real_.integrity_check(); }
 
 private:
     static state::error failure() {
         return {state::make_error_code(state::errc::database_error), "ledger test.db: disk I/O error (simulated)"};
     }
-    state::ledger& real_;
 };
 
 class engine_fixture : public ::testing::Test {

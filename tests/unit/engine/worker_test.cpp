@@ -15,9 +15,9 @@ namespace {
 
 /// A ledger whose mark_pending for one playbook blocks on the worker thread until released:
 /// the slowest fdatasync there is.
-class gated_ledger final : public state::ledger {
+class gated_ledger final : public forwarding_ledger {
 public:
-    gated_ledger(state::ledger& real, std::string playbook) : real_(real), playbook_(std::move(playbook)) {}
+    gated_ledger(state::ledger& real, std::string playbook) : forwarding_ledger(real), playbook_(std::move(playbook)) {}
 
     void release() {
         std::lock_guard lock(mutex_);
@@ -39,29 +39,8 @@ public:
         }
         return real_.mark_pending(rows);
     }
-    state::result<std::vector<state::remaining_action>> remaining(
-        std::string_view p, const std::vector<std::string>& keys, const std::vector<std::string>& ids,
-        std::optional<std::chrono::milliseconds> cooldown) override {
-        return real_.remaining(p, keys, ids, cooldown);
-    }
-    state::result<void> mark_done(const std::vector<state::action_row>& rows) override { return real_.mark_done(rows); }
-    state::result<void> mark_failed(const std::vector<state::action_row>& rows, std::string_view reason) override {
-        return real_.mark_failed(rows, reason);
-    }
-    state::result<std::vector<state::ledger_entry>> pending() override { return real_.pending(); }
-    state::result<std::optional<state::ledger_entry>> find(std::string_view p, std::string_view a,
-                                                           std::string_view t) override {
-        return real_.find(p, a, t);
-    }
-    state::result<void> record_run(const state::run_record& run) override { return real_.record_run(run); }
-    state::result<std::optional<state::run_record>> find_run(std::string_view id) override {
-        return real_.find_run(id);
-    }
-    state::result<std::string> next_run_id() override { return real_.next_run_id(); }
-    state::result<void> integrity_check() override { return real_.integrity_check(); }
 
 private:
-    state::ledger& real_;
     std::string playbook_;
     std::mutex mutex_;
     std::condition_variable changed_;
