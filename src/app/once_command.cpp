@@ -24,12 +24,22 @@ namespace asio = boost::asio;
 struct once_options {
     std::vector<std::string> playbooks;
     bool dry_run = false;
+    std::string confirm_wait;  ///< a duration; empty: do not wait for the agents
 };
 
 struct outcome {
     engine::reconcile_report reconciled;
     std::vector<engine::run_report> reports;
+    state::confirmation_counts confirmations;
 };
+
+/// What `once` says of accepted actions the agents have not confirmed (DESIGN §4).
+void print_confirmations(const state::confirmation_counts& c) {
+    if (c.sent + c.unconfirmed + c.confirmed_failed == 0) return;
+    std::printf(
+        "confirmations: %zu awaiting the agents, %zu unconfirmed, %zu confirmed failed (docs/confirmation.md)\n",
+        c.sent, c.unconfirmed, c.confirmed_failed);
+}
 
 }  // namespace
 
@@ -65,13 +75,25 @@ int run_once(const common_options& common, const once_options& options, bool pla
     auto eng = make_engine(state, clock, ioc.get_executor(), engine_options, exit);
     if (!eng) return exit;
 
+    std::chrono::milliseconds confirm_wait{0};
+    if (!options.confirm_wait.empty()) {
+        auto parsed = core::parse_duration(options.confirm_wait);
+        if (!parsed) {
+            std::fprintf(stderr, "s1pilot: --confirm-wait: expected a duration such as 30s or 5m, got '%s'\n",
+                         options.confirm_wait.c_str());
+            return exit_usage;
+        }
+        confirm_wait = *parsed;
+    }
     std::optional<outcome> result;
     std::exception_ptr failure;
-    auto work = [&eng, names = options.playbooks]() mutable -> asio::awaitable<outcome> {
+    const bool follow = !plan && !options.dry_run;
+    auto work = [&eng, names = options.playbooks, follow, confirm_wait]() mutable -> asio::awaitable<outcome> {
         outcome out;
         out.reconciled = co_await eng->reconcile_pending();
         if (!out.reconciled.ok()) co_return out;
         out.reports = co_await eng->run_all(std::move(names), "once");
+        if (follow) out.confirmations = co_await eng->follow_confirmations(confirm_wait);
         co_return out;
     };
     asio::co_spawn(ioc, work(), [&](std::exception_ptr e, outcome out) {
@@ -99,6 +121,7 @@ int run_once(const common_options& common, const once_options& options, bool pla
         return exit_ok;
     }
     for (const auto& r : result->reports) std::printf("%s\n", engine::summary_line(r).c_str());
+    print_confirmations(result->confirmations);
     std::fflush(stdout);
     return engine::once_exit_code(result->reports);
 }
@@ -115,6 +138,9 @@ void add_once_command(CLI::App& app, const common_options& common, int& exit) {
     once->add_option("playbooks", options->playbooks, "Names of the playbooks to run (default: all)");
     once->add_flag("--dry-run", options->dry_run,
                    "Resolve and plan for real, record the exact requests in the audit log, send nothing");
+    once->add_option("--confirm-wait", options->confirm_wait,
+                     "Wait up to this long (30s, 5m) for the agents to confirm the mitigations and isolations the "
+                     "console accepted; without it, s1pilot reports what is still awaiting them and exits");
     once->callback([&common, &exit, options] { exit = run_once(common, *options, false); });
 
     auto plan_options = std::make_shared<once_options>();

@@ -1,6 +1,7 @@
 // A playbook file → config::playbook: the top-level keys, trigger and limits; match and actions
 // have their own files. Every problem is reported; a playbook with any error is not returned.
 #include "s1pilot/config/load.hpp"
+#include "s1pilot/core/time.hpp"
 #include "s1pilot/filter/keys.hpp"
 
 #include <algorithm>
@@ -59,6 +60,17 @@ void parse_limits(reader& r, const entry& e, limits_config& out) {
     }
     if (const entry* cooldown = fields.find("cooldown")) {
         if (auto d = read_duration(r, cooldown->value, "limits.cooldown")) out.cooldown = *d;
+    }
+    if (const entry* confirm = fields.find("confirm_within")) {
+        if (auto d = read_duration(r, confirm->value, "limits.confirm_within")) {
+            if (*d < defaults::min_confirm_within || *d > defaults::max_confirm_within)
+                r.error(confirm->value, "limits.confirm_within: expected between " +
+                                            core::format_duration(defaults::min_confirm_within) + " and " +
+                                            core::format_duration(defaults::max_confirm_within) + ", not " +
+                                            core::format_duration(*d));
+            else
+                out.confirm_within = *d;
+        }
     }
 }
 

@@ -81,7 +81,9 @@ json::object playbook_schema() {
                                           {"default", defaults::max_threats},
                                           {"description", "Blast-radius cap per run"}}},
              {"on_exceed", enum_of(detail::exceed_policies, "hold: act on none; first: the oldest max_threats")},
-             {"cooldown", duration("A done (playbook, action, threat) is not redone before this; default never")}}},
+             {"cooldown", duration("A done (playbook, action, threat) is not redone before this; default never")},
+             {"confirm_within", duration("How long a mitigation or isolation the console accepted is followed until "
+                                         "the agent carries it out; default 15m")}}},
         {"additionalProperties", false}};
     json::object properties{
         {"name", json::object{{"type", "string"},

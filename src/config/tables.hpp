@@ -49,7 +49,7 @@ inline constexpr std::array<std::string_view, 11> playbook_keys{"name",    "desc
                                                                 "trigger", "match",       "allow_tenant_wide", "target",
                                                                 "limits",  "actions",     "on_error"};
 inline constexpr std::array<std::string_view, 2> trigger_keys{"every", "webhook"};
-inline constexpr std::array<std::string_view, 3> limits_keys{"max_threats", "on_exceed", "cooldown"};
+inline constexpr std::array<std::string_view, 4> limits_keys{"max_threats", "on_exceed", "cooldown", "confirm_within"};
 inline constexpr std::array<std::string_view, 5> action_keys{"mitigate", "incident", "verdict", "note", "isolate"};
 inline constexpr std::array<std::string_view, 2> incident_keys{"status", "verdict"};
 

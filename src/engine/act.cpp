@@ -75,7 +75,7 @@ public:
                                         const batch_step& step, batch_outcome& out) {
         bool ok = true;
         if (!step.done.empty()) {
-            ok = co_await settle(step.done, true, {}) && co_await record(who, sent, step.done, outcome::success, {});
+            ok = co_await accept(step.done, out) && co_await record(who, sent, step.done, outcome::success, {});
             append(out.done, step.done);
         }
         // Skipped is the platform's final word (retrying would repeat it): done in the ledger.
@@ -119,7 +119,7 @@ public:
                       : !step.pending.empty() ? "left pending: " + (step.why.empty() ? "not found" : step.why)
                                               : "";
         const std::string why = "effect absent after an unknown outcome";
-        bool ok = co_await settle(step.done, true, {});
+        bool ok = co_await accept(step.done, out);
         ok = ok && co_await settle(step.give_up, false, why);
         ok = ok && co_await reconciled(counts);
         append(out.done, step.done);
@@ -127,6 +127,14 @@ public:
         append(out.failed, step.give_up);
         out.reconciled += step.done.size();
         co_return ok;
+    }
+
+    /// Marks `threats` done as accepted by the console: a mitigation or isolation is then
+    /// followed until the agent carries it out.
+    asio::awaitable<bool> accept(const std::vector<std::string>& threats, batch_outcome& out) {
+        if (threats.empty()) co_return true;
+        if (job_.confirm_within) out.followed += threats.size();
+        co_return co_await engine_.mark_accepted(rows(threats), job_.confirm_within);
     }
 
     /// Marks `threats` done, or failed with `why`.

@@ -1,6 +1,7 @@
 // The engine's durable writes (ledger, audit log) on its worker thread, failing closed when one
 // fails and recovering by itself; and the engine's sleeps, which stop() cuts short.
 
+#include "s1pilot/engine/confirmation.hpp"
 #include "s1pilot/engine/logging.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -78,6 +79,19 @@ asio::awaitable<bool> engine::impl::mark_failed(std::vector<state::action_row> r
 asio::awaitable<bool> engine::impl::record_run(state::run_record run) {
     auto* ledger = services.ledger;
     auto r = co_await on_worker([&] { return ledger->record_run(run); });
+    if (!r) fail_closed("ledger: " + r.error().message);
+    co_return r.has_value();
+}
+
+asio::awaitable<bool> engine::impl::mark_accepted(std::vector<state::action_row> rows,
+                                                  std::optional<std::chrono::milliseconds> confirm_within) {
+    if (!confirm_within) co_return co_await mark_done(std::move(rows));
+    if (rows.empty()) co_return true;
+    auto* ledger = services.ledger;
+    const auto now = services.clock->now();
+    const auto confirm_by = now + *confirm_within;
+    const auto first = next_confirmation_check(0, now, confirm_by);
+    auto r = co_await on_worker([&] { return ledger->mark_sent(rows, first, confirm_by); });
     if (!r) fail_closed("ledger: " + r.error().message);
     co_return r.has_value();
 }

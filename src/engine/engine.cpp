@@ -270,6 +270,13 @@ asio::awaitable<std::vector<run_report>> engine::run_all(std::vector<std::string
 void engine::start_schedule() {
     impl_->scheduling = true;
     for (const auto& p : impl_->current->playbooks) impl_->start_loop(p);
+    if (impl_->following || impl_->options.plan || impl_->options.dry_run) return;
+    impl_->following = true;
+    // Owned by the engine: `following` is true until it ends, and drain() waits for that.
+    asio::co_spawn(impl_->executor, impl_->confirmations_loop(), [this](std::exception_ptr e) {
+        impl_->following = false;
+        if (e) impl_->fail_closed("the confirmation follow-up ended by an internal error");
+    });
 }
 
 void engine::stop() {
@@ -284,7 +291,7 @@ void engine::stop() {
 asio::awaitable<bool> engine::drain(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     asio::steady_timer timer(impl_->executor);
-    while (impl_->active_runs > 0 || impl_->live_loops > 0 || impl_->recovering) {
+    while (impl_->active_runs > 0 || impl_->live_loops > 0 || impl_->recovering || impl_->following) {
         if (std::chrono::steady_clock::now() >= deadline) co_return false;
         // Sleeps that began after stop() (a loop between two awaits) end at once too.
         for (auto* sleeping : impl_->sleeping) sleeping->cancel();

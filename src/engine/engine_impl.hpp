@@ -47,7 +47,10 @@ struct batch_job {
     bool filter_target = false;  ///< target: filter (rows are the run, not threats)
     std::string batch_id;
     int attempts_before = 0;  ///< sends of these rows before this batch (kept in the ledger)
-    baseline_map baselines;   ///< a mitigation's per-threat baseline, written into each row
+    /// Set for a mitigation or isolation: accepted rows are followed until the agent carries
+    /// them out, for this long (limits.confirm_within).
+    std::optional<std::chrono::milliseconds> confirm_within;
+    baseline_map baselines;  ///< a mitigation's per-threat baseline, written into each row
 };
 
 /// How a batch ended, per threat.
@@ -58,7 +61,8 @@ struct batch_outcome {
     std::vector<std::string> skipped;  ///< the console skipped them (not supported): done, not acted
     std::size_t calls = 0;
     std::size_t reconciled = 0;
-    bool fatal = false;  ///< a ledger or audit write failed: the engine failed closed
+    std::size_t followed = 0;  ///< accepted and now followed until the agent confirms them
+    bool fatal = false;        ///< a ledger or audit write failed: the engine failed closed
 };
 
 /// A row whose effect is absent, with when it was last written (for the staleness check).
@@ -113,6 +117,7 @@ struct engine::impl {
     bool stopping = false;
     bool recovering = false;
     bool scheduling = false;  ///< start_schedule() was called: reloads start loops too
+    bool following = false;   ///< the confirmation loop runs (drain waits for it)
     std::size_t active_runs = 0;
     std::size_t live_loops = 0;
     std::uint64_t dry_runs = 0;
@@ -145,6 +150,14 @@ struct engine::impl {
     [[nodiscard]] boost::asio::awaitable<bool> mark_done(std::vector<state::action_row> rows);
     [[nodiscard]] boost::asio::awaitable<bool> mark_failed(std::vector<state::action_row> rows, std::string reason);
     [[nodiscard]] boost::asio::awaitable<bool> record_run(state::run_record run);
+    /// mark_done, and with `confirm_within` also the start of the follow-up (one transaction).
+    [[nodiscard]] boost::asio::awaitable<bool> mark_accepted(std::vector<state::action_row> rows,
+                                                             std::optional<std::chrono::milliseconds> confirm_within);
+    /// One pass of the confirmation follow-up: reads the threats of every confirmation due now
+    /// and records what they show (confirm.cpp). False when a write failed (failed closed).
+    boost::asio::awaitable<bool> confirm_due();
+    /// The follow-up loop of `run`: a pass whenever a check is due, until stop().
+    boost::asio::awaitable<void> confirmations_loop();
     /// Tries a ledger write and an audit append every options.recovery_interval until both
     /// succeed, then turns ready again.
     boost::asio::awaitable<void> recover();

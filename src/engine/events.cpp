@@ -161,6 +161,23 @@ json::object reconciled_event(const run_identity& id, std::string_view action, c
     return o;
 }
 
+json::object confirmation_record(const run_identity& id, const confirmation_event& e) {
+    const bool unconfirmed = e.state == "unconfirmed";
+    json::object o = head(unconfirmed ? "action.unconfirmed" : "action.confirmed", id);
+    o["action"] = e.action;
+    o["threat_ids"] = to_array(e.threat_ids);
+    o["outcome"] = to_string(unconfirmed              ? outcome::unknown
+                             : e.state == "confirmed" ? outcome::success
+                                                      : outcome::failure);
+    o["state"] = e.state;
+    o["last_status"] = e.last_status;
+    o["agent_offline"] = e.agent_offline;
+    o["checks"] = e.checks;
+    o["waited_ms"] = e.waited_ms;
+    o["dry_run"] = false;
+    return o;
+}
+
 json::object daemon_event(std::string_view event, json::object fields) {
     json::object o;
     o["event"] = event;

@@ -2,6 +2,7 @@
 // meets one. Reads first; resends only where the effect is absent and the playbook still has the
 // action; a playbook or action no longer loaded is never resent to.
 
+#include "s1pilot/engine/confirmation.hpp"
 #include "s1pilot/engine/logging.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
@@ -197,6 +198,12 @@ public:
     }
 
 private:
+    /// How long an accepted mitigation or isolation of this group is followed (none for others).
+    std::optional<std::chrono::milliseconds> follow() const {
+        if (!c_.expected || !needs_confirmation(*c_.expected)) return std::nullopt;
+        return c_.playbook ? c_.playbook->limits.confirm_within : config::defaults::confirm_within;
+    }
+
     asio::awaitable<bool> give_up(const std::vector<std::string>& ids, const std::string& why) {
         reconcile_counts counts;
         counts.absent = ids;
@@ -251,7 +258,7 @@ private:
         report_.done += counts.done.size();
         report_.undecided += counts.unknown.size();
         auto done_rows = rows_of(c_.group.entries, counts.done, run_id_);
-        bool ok = co_await engine_.mark_done(std::move(done_rows)) && co_await record(counts);
+        bool ok = co_await engine_.mark_accepted(std::move(done_rows), follow()) && co_await record(counts);
         const std::string not_returned = "the console did not return the threat";
         if (ok && !missing.empty()) ok = co_await give_up(missing, not_returned);
         for (const auto& [ids, why] : decided.refused) ok = ok && co_await give_up(ids, why);
@@ -278,6 +285,7 @@ private:
         job.scope = detail.scope;
         job.batch_id = "reconcile-" + std::to_string(++engine_.reconcile_batches);
         job.attempts_before = attempts;
+        job.confirm_within = follow();
         for (const auto& threat : threats)
             if (const auto b = c_.group.baselines.find(threat); b != c_.group.baselines.end())
                 job.baselines.emplace(threat, b->second);

@@ -42,6 +42,12 @@ std::size_t run_report::skipped() const noexcept {
     return n;
 }
 
+std::size_t run_report::awaiting_confirmation() const noexcept {
+    std::size_t n = 0;
+    for (const auto& a : actions) n += a.awaiting_confirmation;
+    return n;
+}
+
 std::string summary_line(const run_report& r) {
     const bool held = r.outcome == run_outcome::held;
     std::string line;
@@ -52,7 +58,10 @@ std::string summary_line(const run_report& r) {
         line = fmt::format("{}: matched {}, acted {} ({} call{}), held {}, failed {}", r.playbook, r.matched, r.acted,
                            r.calls(), r.calls() == 1 ? "" : "s", held ? "yes" : "no", r.failures());
         if (r.skipped() > 0) line += fmt::format(", skipped {}", r.skipped());
+        if (r.awaiting_confirmation() > 0) line += fmt::format(", awaiting confirmation {}", r.awaiting_confirmation());
     }
+    if (r.unconfirmed > 0) line += fmt::format(", unconfirmed {}", r.unconfirmed);
+    if (r.confirmed_failed > 0) line += fmt::format(", confirmed failed {}", r.confirmed_failed);
     if (r.outcome == run_outcome::failed) line += ": error: " + r.error;
     if (r.outcome == run_outcome::coalesced) line += " (coalesced into the run in progress)";
     return line;
@@ -76,6 +85,9 @@ std::string plan_table(const std::vector<run_report>& reports) {
         }
         if (r.outcome == run_outcome::failed) calls.insert(calls.begin(), "error: " + r.error);
         if (calls.empty()) calls.push_back(r.outcome == run_outcome::held ? "none (held)" : "none");
+        if (r.awaiting + r.unconfirmed + r.confirmed_failed > 0)
+            calls.push_back(fmt::format("confirmations: awaiting {}, unconfirmed {}, confirmed failed {}", r.awaiting,
+                                        r.unconfirmed, r.confirmed_failed));
         out += fmt::format("{:<{}}  {:>7}  {:>12}  {:<4}  {}\n", r.playbook, name_width, r.matched, r.after_ledger,
                            held, calls.front());
         for (std::size_t i = 1; i < calls.size(); ++i) out += indent + calls[i] + "\n";

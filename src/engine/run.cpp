@@ -1,6 +1,7 @@
 // A run (DESIGN.md §4): resolve → ledger → limit → act in batches → summary, for target: threats
 // and target: filter, enforcing or dry.
 
+#include "s1pilot/engine/confirmation.hpp"
 #include "s1pilot/engine/logging.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
@@ -77,6 +78,8 @@ public:
         job.call = std::move(call);
         job.filter_target = filter_target;
         job.batch_id = who.batch;
+        if (needs_confirmation(job.expected) && !filter_target)
+            job.confirm_within = run_.playbook.limits.confirm_within;
         if (const auto* m = std::get_if<config::mitigate_action>(&a); m != nullptr && refs != nullptr) {
             for (const auto& threat : job.call.threat_ids) {
                 const auto ref = refs->find(threat);
@@ -89,6 +92,7 @@ public:
         report.reconciled += out.reconciled;
         report.threats_done += filter_target ? (out.done.empty() ? 0 : run_.report.acted) : out.done.size();
         report.skipped += out.skipped.size();
+        report.awaiting_confirmation += out.followed;
         report.failures += out.failed.size() + out.unknown.size();
         run_.failed.insert(run_.failed.end(), out.failed.begin(), out.failed.end());
         run_.failed.insert(run_.failed.end(), out.unknown.begin(), out.unknown.end());
@@ -176,7 +180,7 @@ public:
         }
         for (const auto& a : run_.playbook.actions) {
             run_.keys.push_back(ledger_key(a));
-            run_.report.actions.push_back({config::action_name(a), 0, 0, 0, 0, 0, {}});
+            run_.report.actions.push_back({config::action_name(a), 0, 0, 0, 0, 0, 0, {}});
         }
         co_return true;
     }
@@ -184,6 +188,13 @@ public:
     asio::awaitable<run_report> finish(run_outcome outcome, std::string error) {
         run_.report.outcome = outcome;
         run_.report.error = std::move(error);
+        auto* ledger = engine_.services.ledger;
+        const auto& name = run_.playbook.name;
+        if (auto counts = co_await engine_.on_worker([&] { return ledger->count_confirmations(name); })) {
+            run_.report.awaiting = counts->sent;
+            run_.report.unconfirmed = counts->unconfirmed;
+            run_.report.confirmed_failed = counts->confirmed_failed;
+        }
         if (!run_.report.error.empty()) run_.report.outcome = run_outcome::failed;
         auto end = run_end_event(run_.id, run_.report);
         bool recorded = co_await engine_.audit(std::move(end));

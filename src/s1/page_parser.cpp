@@ -52,6 +52,7 @@ enum class slot : std::uint8_t {
     threat_name,
     classification,
     computer_name,
+    agent_active,
     entry_action,
     entry_status,
     entry_last_update,
@@ -79,6 +80,7 @@ slot slot_for(frame where, std::string_view key) noexcept {
             if (key == "agentNetworkStatus") return slot::network;
             if (key == "agentOsType") return slot::os;
             if (key == "agentComputerName") return slot::computer_name;
+            if (key == "agentIsActive") return slot::agent_active;
             return slot::none;
         case frame::threat_info:
             if (key == "createdAt") return slot::created_at;
@@ -124,6 +126,7 @@ const char* slot_name(slot s) noexcept {
         case slot::threat_name: return "threatInfo.threatName";
         case slot::classification: return "threatInfo.classification";
         case slot::computer_name: return "agentRealtimeInfo.agentComputerName";
+        case slot::agent_active: return "agentRealtimeInfo.agentIsActive";
         case slot::entry_action: return "mitigationStatus[].action";
         case slot::entry_status: return "mitigationStatus[].status";
         case slot::entry_last_update: return "mitigationStatus[].lastUpdate";
@@ -246,7 +249,15 @@ public:
     }
     bool on_uint64(std::uint64_t u, string_view, error_code& ec) { return number(true, u, ec); }
     bool on_double(double, string_view, error_code& ec) { return wrong_scalar(ec, "a number"); }
-    bool on_bool(bool, error_code& ec) { return wrong_scalar(ec, "a boolean"); }
+    bool on_bool(bool b, error_code& ec) {
+        if (slot_ == slot::agent_active) {
+            if (!scalar_allowed(ec)) return false;
+            take_slot();
+            current_.agent_active = b;
+            return true;
+        }
+        return wrong_scalar(ec, "a boolean");
+    }
 
     bool on_null(error_code& ec) {
         if (!scalar_allowed(ec)) return false;
@@ -348,6 +359,10 @@ private:
             case slot::threat_name: current_.threat_name = text; return true;
             case slot::classification: current_.classification = text; return true;
             case slot::computer_name: current_.computer_name = text; return true;
+            // Some clients send booleans as text; anything else leaves the agent's state unknown.
+            case slot::agent_active:
+                if (text == "true" || text == "false") current_.agent_active = text == "true";
+                return true;
             case slot::entry_action: entry_.action = parse_mitigation_action(text); return true;
             case slot::entry_status: entry_.status = parse_mitigation_result(text); return true;
             // An unreadable time only weakens reconciliation to counting entries: keep the page.

@@ -53,6 +53,28 @@ constexpr std::array migrations{
         ) WITHOUT ROWID;
         INSERT INTO counters (name, value) VALUES ('run_id', 0);
     )sql"},
+    // Confirmation (DESIGN §4): an accepted mitigation or isolation followed until the agent
+    // carries it out. Kept apart from `actions`, whose row is done throughout.
+    migration{2, R"sql(
+        CREATE TABLE confirmations (
+            playbook      TEXT NOT NULL,
+            action_key    TEXT NOT NULL,
+            threat_id     TEXT NOT NULL,
+            state         TEXT NOT NULL CHECK (state IN ('sent', 'confirmed', 'confirmed_failed', 'unconfirmed')),
+            run_id        TEXT NOT NULL,
+            batch_id      TEXT NOT NULL,
+            detail        TEXT NOT NULL DEFAULT '',
+            sent_at       INTEGER NOT NULL,
+            confirm_by    INTEGER NOT NULL,
+            next_check    INTEGER NOT NULL,
+            checks        INTEGER NOT NULL DEFAULT 0,
+            last_status   TEXT NOT NULL DEFAULT '',
+            agent_offline INTEGER NOT NULL DEFAULT 0,
+            updated_at    INTEGER NOT NULL,
+            PRIMARY KEY (playbook, action_key, threat_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX confirmations_due ON confirmations (next_check) WHERE state = 'sent';
+    )sql"},
 };
 
 result<std::int64_t> pragma_integer(sqlite_database& database, const char* sql) {

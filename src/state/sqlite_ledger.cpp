@@ -139,6 +139,14 @@ result<std::vector<remaining_action>> sqlite_ledger::remaining(std::string_view 
 result<void> sqlite_ledger::write_rows(const std::vector<action_row>& rows, action_status status,
                                        std::string_view reason) {
     if (rows.empty()) return {};
+    auto unit = detail::transaction::begin(*database_);
+    if (!unit) return unit.error();
+    if (auto written = upsert_rows(rows, status, reason, to_micros(clock_.now())); !written) return written.error();
+    return unit->commit();
+}
+
+result<void> sqlite_ledger::upsert_rows(const std::vector<action_row>& rows, action_status status,
+                                        std::string_view reason, std::int64_t now) {
     // attempt counts the POSTs since the row was last done: +1 per pending, restarting at 1 when
     // a done row (whose cooldown ran out) is sent again.
     static const std::string sql =
@@ -151,9 +159,6 @@ result<void> sqlite_ledger::write_rows(const std::vector<action_row>& rows, acti
         "detail = CASE WHEN excluded.detail <> '' THEN excluded.detail ELSE actions.detail END, "
         "reason = excluded.reason, updated_at = excluded.updated_at";
     auto context = fmt::format("marking {} row(s) {}", rows.size(), to_string(status));
-    auto unit = detail::transaction::begin(*database_);
-    if (!unit) return unit.error();
-    auto now = to_micros(clock_.now());
     for (const auto& row : rows) {
         auto q = database_->prepare(sql, context);
         if (!q) return q.error();
@@ -169,7 +174,7 @@ result<void> sqlite_ledger::write_rows(const std::vector<action_row>& rows, acti
         q->bind(10, now);
         if (auto done = q->run(); !done) return done.error();
     }
-    return unit->commit();
+    return {};
 }
 
 result<void> sqlite_ledger::mark_pending(const std::vector<action_row>& rows) {

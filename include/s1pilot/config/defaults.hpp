@@ -49,6 +49,9 @@ inline constexpr std::chrono::milliseconds watch_debounce = 300ms;  // quiet tim
 // --- playbooks (DESIGN §3) ----------------------------------------------------------------------
 inline constexpr int max_threats = 50;
 inline constexpr std::chrono::milliseconds min_every = 5s;
+inline constexpr std::chrono::milliseconds confirm_within = 15min;  // following an accepted mitigation
+inline constexpr std::chrono::milliseconds min_confirm_within = 10s;
+inline constexpr std::chrono::milliseconds max_confirm_within = 7 * 24h;
 
 // --- input limits: refuse hostile or accidental monsters before walking them --------------------
 inline constexpr std::uintmax_t max_file_size = 1024 * 1024;  // 1 MiB, playbooks and configuration

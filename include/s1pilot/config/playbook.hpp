@@ -73,6 +73,9 @@ struct limits_config {
     int max_threats = defaults::max_threats;  ///< >= 1
     exceed_policy on_exceed = exceed_policy::hold;
     std::optional<std::chrono::milliseconds> cooldown;  ///< absent: a done action is never redone
+    /// How long a mitigation or isolation the console accepted is followed until the agent has
+    /// carried it out (DESIGN §4, confirmation); then it is audited action.unconfirmed.
+    std::chrono::milliseconds confirm_within = defaults::confirm_within;
 };
 
 struct playbook {

@@ -134,8 +134,14 @@ public:
     /// Runs the named playbooks (all of them when `names` is empty) one after the other.
     boost::asio::awaitable<std::vector<run_report>> run_all(std::vector<std::string> names, std::string source);
 
-    /// Starts polling every playbook with `trigger.every` (first run after a random splay).
+    /// Starts polling every playbook with `trigger.every` (first run after a random splay), and
+    /// the confirmation follow-up.
     void start_schedule();
+
+    /// Reads accepted mitigations and isolations back until the agents confirm them or `wait`
+    /// passes (`s1pilot once --confirm-wait`; 0: no read, only the count). Never sends. The
+    /// ledger's confirmation counts at the end (sent: still awaiting).
+    boost::asio::awaitable<state::confirmation_counts> follow_confirmations(std::chrono::milliseconds wait);
 
     /// Publishes a new configuration (already loaded and valid). Loops of added or changed
     /// playbooks start (after a splay), those of removed ones stop, the others keep their timing;

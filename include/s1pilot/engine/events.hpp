@@ -73,6 +73,20 @@ struct reconcile_counts {
 };
 boost::json::object reconciled_event(const run_identity& id, std::string_view action, const reconcile_counts& counts);
 
+/// What the confirmation follow-up found for some threats of one accepted action.
+struct confirmation_event {
+    std::string action;  ///< the ledger key: `mitigate:kill`, `isolate:agents`
+    std::vector<std::string> threat_ids;
+    std::string state;        ///< confirmed | confirmed_failed | unconfirmed
+    std::string last_status;  ///< what the console showed last (`success`, `pending`, `failed`, ...)
+    bool agent_offline = false;
+    int checks = 0;              ///< reads it took
+    std::int64_t waited_ms = 0;  ///< from the console's 200 to this decision
+};
+/// `action.confirmed` (outcome success, or failure for confirmed_failed) or `action.unconfirmed`
+/// (outcome unknown): DESIGN §4, confirmation.
+boost::json::object confirmation_record(const run_identity& id, const confirmation_event& e);
+
 /// `daemon.start|stop`, `config.loaded|rejected`: `fields` are added after `event`.
 boost::json::object daemon_event(std::string_view event, boost::json::object fields = {});
 

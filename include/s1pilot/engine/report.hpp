@@ -25,6 +25,9 @@ struct action_report {
     /// skipped by the console (a mitigation the agent's platform does not support).
     std::size_t skipped = 0;
     std::size_t reconciled = 0;  ///< found done by reading the console after an unknown outcome
+    /// Accepted by the console and followed until the agent carries them out (mitigations and
+    /// isolation): done for s1pilot, not yet confirmed.
+    std::size_t awaiting_confirmation = 0;
     std::vector<dry_call> dry_calls;
 };
 
@@ -47,15 +50,23 @@ struct run_report {
     std::size_t acted = 0;         ///< threats the run acted on (after the limit; 0 when held)
     std::vector<action_report> actions;
     std::string error;  ///< why the run failed, for a person; empty otherwise
+    /// The playbook's confirmations in the ledger at the run's end (every run so far): accepted
+    /// and still followed, past confirm_within without confirmation, and confirmed failed.
+    std::size_t awaiting = 0;
+    std::size_t unconfirmed = 0;
+    std::size_t confirmed_failed = 0;
 
     std::size_t calls() const noexcept;
     std::size_t failures() const noexcept;
     std::size_t dry_calls() const noexcept;
     std::size_t skipped() const noexcept;
+    std::size_t awaiting_confirmation() const noexcept;  ///< of this run's actions
 };
 
 /// `contain-ransomware: matched 12, acted 12 (4 calls), held no, failed 0` (`, skipped 3` when
-/// threats were skipped; a dry run says `would act on 12 (4 calls)`; a failed run adds
+/// threats were skipped; `, awaiting confirmation 12` for accepted mitigations the agents have
+/// not confirmed yet; `, unconfirmed 2` / `, confirmed failed 1` from the ledger when any; a dry run says `would act on
+/// 12 (4 calls)`; a failed run adds
 /// `: error ...`).
 std::string summary_line(const run_report& r);
 

@@ -42,6 +42,7 @@ struct threat_record {
     std::optional<incident_status> incident;     ///< threatInfo.incidentStatus
     std::optional<analyst_verdict> verdict;      ///< threatInfo.analystVerdict
     std::optional<network_status> network;       ///< agentRealtimeInfo.agentNetworkStatus
+    std::optional<bool> agent_active;            ///< agentRealtimeInfo.agentIsActive: false while the agent is offline
     std::optional<os_type> os;                   ///< agentRealtimeInfo.agentOsType
     std::vector<mitigation_entry> mitigations;   ///< mitigationStatus[], in the API's order
     // Free text for note placeholders ({{threat_name}}, ...). Short values stay in the string's

@@ -60,6 +60,37 @@ struct remaining_action {
     std::vector<std::string> pending;
 };
 
+/// Where an accepted mitigation or isolation stands (DESIGN §4, confirmation): the console said
+/// 200 (`sent`); the agent then carried it out (`confirmed`), reported it failed
+/// (`confirmed_failed`), or had not done so when the playbook's confirm_within ran out
+/// (`unconfirmed`). The action row itself is `done` throughout: a missing confirmation never
+/// makes s1pilot send again.
+enum class confirmation_state { sent, confirmed, confirmed_failed, unconfirmed };
+
+/// `sent`, `confirmed`, `confirmed_failed`, `unconfirmed`.
+std::string_view to_string(confirmation_state state) noexcept;
+
+/// One accepted action being followed.
+struct confirmation {
+    action_row row;  ///< as marked done (the detail says how to read the threat back)
+    confirmation_state state = confirmation_state::sent;
+    core::timestamp sent_at{};     ///< when the console accepted it (the ledger's clock)
+    core::timestamp confirm_by{};  ///< sent_at + confirm_within: then unconfirmed
+    core::timestamp next_check{};  ///< read again at or after this
+    int checks = 0;                ///< reads so far
+    std::string last_status;       ///< what the console showed last: `pending`, `failed`, `disconnecting`, ...
+    bool agent_offline = false;    ///< the agent was offline at the last read
+};
+
+/// Confirmations by state.
+struct confirmation_counts {
+    std::size_t sent = 0;
+    std::size_t confirmed = 0;
+    std::size_t confirmed_failed = 0;
+    std::size_t unconfirmed = 0;
+    bool operator==(const confirmation_counts&) const = default;
+};
+
 /// A playbook run, for the record and for `s1pilot` tooling.
 struct run_record {
     std::string run_id;
@@ -92,6 +123,20 @@ public:
     /// Records the rows as `failed` with a reason in one transaction; a failed row is retried by
     /// the next run (it is not done).
     [[nodiscard]] virtual result<void> mark_failed(const std::vector<action_row>& rows, std::string_view reason) = 0;
+
+    /// Marks the rows `done` and starts following each one (`sent`, first check at `first_check`,
+    /// unconfirmed after `confirm_by`), in one transaction.
+    [[nodiscard]] virtual result<void> mark_sent(const std::vector<action_row>& rows, core::timestamp first_check,
+                                                 core::timestamp confirm_by) = 0;
+    /// `sent` confirmations whose next check is due at `now`, soonest first, at most `limit`.
+    [[nodiscard]] virtual result<std::vector<confirmation>> confirmations_due(core::timestamp now,
+                                                                              std::size_t limit) = 0;
+    /// Writes what checks found: state, next_check, checks, last_status, agent_offline (by key).
+    [[nodiscard]] virtual result<void> update_confirmations(const std::vector<confirmation>& updates) = 0;
+    /// Confirmations by state, of one playbook (every playbook when empty).
+    [[nodiscard]] virtual result<confirmation_counts> count_confirmations(std::string_view playbook) = 0;
+    /// The earliest next check of a `sent` confirmation, if any: when the follow-up must wake.
+    [[nodiscard]] virtual result<std::optional<core::timestamp>> next_confirmation_check() = 0;
 
     /// Every row left `pending`, across all playbooks: what to reconcile at start-up.
     [[nodiscard]] virtual result<std::vector<ledger_entry>> pending() = 0;

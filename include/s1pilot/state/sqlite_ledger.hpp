@@ -6,6 +6,7 @@
 #include "s1pilot/state/ledger.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 
@@ -47,6 +48,12 @@ public:
     [[nodiscard]] result<void> mark_pending(const std::vector<action_row>& rows) override;
     [[nodiscard]] result<void> mark_done(const std::vector<action_row>& rows) override;
     [[nodiscard]] result<void> mark_failed(const std::vector<action_row>& rows, std::string_view reason) override;
+    [[nodiscard]] result<void> mark_sent(const std::vector<action_row>& rows, core::timestamp first_check,
+                                         core::timestamp confirm_by) override;
+    [[nodiscard]] result<std::vector<confirmation>> confirmations_due(core::timestamp now, std::size_t limit) override;
+    [[nodiscard]] result<void> update_confirmations(const std::vector<confirmation>& updates) override;
+    [[nodiscard]] result<confirmation_counts> count_confirmations(std::string_view playbook) override;
+    [[nodiscard]] result<std::optional<core::timestamp>> next_confirmation_check() override;
     [[nodiscard]] result<std::vector<ledger_entry>> pending() override;
     [[nodiscard]] result<std::optional<ledger_entry>> find(std::string_view playbook, std::string_view action_key,
                                                            std::string_view threat_id) override;
@@ -61,6 +68,8 @@ public:
 private:
     sqlite_ledger(std::unique_ptr<detail::sqlite_database> database, const core::clock& clock);
     result<void> write_rows(const std::vector<action_row>& rows, action_status status, std::string_view reason);
+    result<void> upsert_rows(const std::vector<action_row>& rows, action_status status, std::string_view reason,
+                             std::int64_t now);
 
     std::unique_ptr<detail::sqlite_database> database_;
     const core::clock& clock_;

@@ -53,6 +53,22 @@ public:
     state::result<void> mark_failed(const std::vector<state::action_row>& rows, std::string_view reason) override {
         return real_.mark_failed(rows, reason);
     }
+    state::result<void> mark_sent(const std::vector<state::action_row>& rows, core::timestamp first_check,
+                                  core::timestamp confirm_by) override {
+        return real_.mark_sent(rows, first_check, confirm_by);
+    }
+    state::result<std::vector<state::confirmation>> confirmations_due(core::timestamp now, std::size_t limit) override {
+        return real_.confirmations_due(now, limit);
+    }
+    state::result<void> update_confirmations(const std::vector<state::confirmation>& updates) override {
+        return real_.update_confirmations(updates);
+    }
+    state::result<state::confirmation_counts> count_confirmations(std::string_view playbook) override {
+        return real_.count_confirmations(playbook);
+    }
+    state::result<std::optional<core::timestamp>> next_confirmation_check() override {
+        return real_.next_confirmation_check();
+    }
     state::result<std::vector<state::ledger_entry>> pending() override { return real_.pending(); }
     state::result<std::optional<state::ledger_entry>> find(std::string_view p, std::string_view a,
                                                            std::string_view t) override {

@@ -24,8 +24,8 @@ run_report sample() {
     r.matched = 12;
     r.after_ledger = 12;
     r.acted = 12;
-    r.actions.push_back({"mitigate:kill", 12, 1, 0, 0, 0, {}});
-    r.actions.push_back({"note", 11, 3, 1, 0, 1, {}});
+    r.actions.push_back({"mitigate:kill", 12, 1, 0, 0, 0, 0, {}});
+    r.actions.push_back({"note", 11, 3, 1, 0, 1, 0, {}});
     return r;
 }
 
