@@ -36,6 +36,12 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+/// What Beast asks the TLS stream for in one read_some. Beast reads at most 64 KiB at a time and
+/// otherwise only what the buffer has room for (512 bytes when it is new); anything under a TLS
+/// record (16 KiB) splits each record into many SSL reads, every one of which completes through
+/// the event loop (a zero-byte read posted "as if" asynchronous) and costs an epoll_wait.
+constexpr std::size_t read_chunk = 64 * 1024;
+
 /// The time a phase may take: its own timeout, or what is left of the call if that is less.
 struct phase_budget {
     steady_clock::duration time;
@@ -119,7 +125,9 @@ asio::awaitable<result<void>> open_tunnel(beast::tcp_stream& stream, const origi
 }  // namespace
 
 struct connection::state {
-    state(beast::tcp_stream&& tcp, asio::ssl::context& tls) : stream(std::move(tcp), tls) {}
+    state(beast::tcp_stream&& tcp, asio::ssl::context& tls) : stream(std::move(tcp), tls) {
+        buffer.reserve(read_chunk);
+    }
     beast::ssl_stream<beast::tcp_stream> stream;
     beast::flat_buffer buffer;
     std::string tls_version;
