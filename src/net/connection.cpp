@@ -1,26 +1,35 @@
 // The Beast part of the client: connect, tunnel, handshake, write, read, each under its own
 // deadline and never past the call's. Failures are classified by how far the request got,
 // because that decides whether a write may be retried (DESIGN.md §5).
+//
+// The stream is a plain socket and each phase races one timer, armed once for the whole phase
+// (`within`). beast::tcp_stream would arm its timer again for every read_some, one
+// timerfd_settime per TLS record of a 6 MB page (docs/performance.md, "No spinning").
 
 #include "connection.hpp"
 
 #include "s1pilot/core/time.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <sys/socket.h>
+#include <tuple>
+#include <utility>
+#include <variant>
 
 #include "tls.hpp"
 
@@ -35,6 +44,12 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// What Beast asks the TLS stream for in one read_some. Beast reads at most 64 KiB at a time and
+/// otherwise only what the buffer has room for (512 bytes when it is new); anything under a TLS
+/// record (16 KiB) splits each record into many SSL reads, every one of which completes through
+/// the event loop (a zero-byte read posted "as if" asynchronous) and costs an epoll_wait.
+constexpr std::size_t read_chunk = 64 * 1024;
 
 /// The time a phase may take: its own timeout, or what is left of the call if that is less.
 struct phase_budget {
@@ -53,6 +68,18 @@ std::string timeout_text(const phase_budget& b, std::chrono::milliseconds phase)
     return "timed out after " + core::format_duration(phase);
 }
 
+/// Runs one phase's operation against one timer armed once for the whole phase: the result of
+/// the operation, or nullopt when the budget ran out first. The operation is then cancelled and
+/// the stream is left in no state to be used again: the caller drops the connection.
+template <class Result>
+asio::awaitable<std::optional<Result>> within(const phase_budget& budget, asio::awaitable<Result> operation) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(co_await asio::this_coro::executor, budget.time);
+    auto outcome = co_await (std::move(operation) || timer.async_wait(use_tuple));
+    if (outcome.index() == 1) co_return std::nullopt;
+    co_return std::get<0>(std::move(outcome));
+}
+
 std::string transport_name(const origin_settings& s) {
     if (s.proxy) return "proxy " + s.proxy->authority();
     return s.origin.authority();
@@ -61,46 +88,57 @@ std::string transport_name(const origin_settings& s) {
 asio::awaitable<result<tcp::resolver::results_type>> resolve(asio::any_io_executor executor, const endpoint& target,
                                                              const phase_budget& budget,
                                                              std::chrono::milliseconds phase) {
-    using namespace asio::experimental::awaitable_operators;
     tcp::resolver resolver(executor);
-    asio::steady_timer timer(executor, budget.time);
-    auto outcome = co_await (resolver.async_resolve(target.host, std::to_string(target.port), use_tuple) ||
-                             timer.async_wait(use_tuple));
-    if (outcome.index() == 1) {
+    auto outcome = co_await within(budget, resolver.async_resolve(target.host, std::to_string(target.port), use_tuple));
+    if (!outcome) {
         co_return failure{failure_kind::not_sent, "resolving " + target.host + ": " + timeout_text(budget, phase)};
     }
-    auto [ec, results] = std::get<0>(std::move(outcome));
+    auto [ec, results] = std::move(*outcome);
     if (ec) co_return failure{failure_kind::not_sent, "resolving " + target.host + " failed: " + ec.message()};
     co_return results;
 }
 
+/// The CONNECT request and the head of its answer: one operation, so that one deadline covers
+/// both. Says which step failed, if one did.
+struct tunnel_answer {
+    error_code ec;
+    bool sent = false;  ///< the request was written; the failure is in reading the answer
+};
+
+asio::awaitable<tunnel_answer> ask_for_tunnel(tcp::socket& socket, const std::string& connect,
+                                              beast::flat_buffer& buffer,
+                                              http::response_parser<http::empty_body>& parser) {
+    auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(connect), use_tuple);
+    if (write_ec) co_return tunnel_answer{write_ec, false};
+    auto [read_ec, read] = co_await http::async_read(socket, buffer, parser, use_tuple);
+    co_return tunnel_answer{read_ec, true};
+}
+
 /// Asks the proxy for a tunnel to the origin. Nothing reaches the origin before it says 200.
-asio::awaitable<result<void>> open_tunnel(beast::tcp_stream& stream, const origin_settings& s,
+asio::awaitable<result<void>> open_tunnel(tcp::socket& socket, const origin_settings& s,
                                           steady_clock::time_point call_deadline) {
     const auto phase = s.config.timeouts.handshake;
     const auto budget = budget_for(phase, call_deadline);
     const std::string proxy = "proxy " + s.proxy->authority();
     const std::string origin = s.origin.authority();
-    stream.expires_after(budget.time);
 
     const std::string connect =
         "CONNECT " + origin + " HTTP/1.1\r\nHost: " + origin + "\r\nUser-Agent: " + s.config.user_agent + "\r\n\r\n";
-    auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(connect), use_tuple);
-    if (write_ec) {
-        co_return failure{failure_kind::not_sent,
-                          proxy + ": sending CONNECT failed: " +
-                              (write_ec == beast::error::timeout ? timeout_text(budget, phase) : write_ec.message())};
-    }
     beast::flat_buffer buffer;
     http::response_parser<http::empty_body> parser;
     parser.skip(true);  // a CONNECT answer has no body; the tunnel follows the head
     parser.header_limit(static_cast<std::uint32_t>(s.config.max_header_size));
-    auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
-    stream.expires_never();
-    if (read_ec) {
+    auto answer = co_await within(budget, ask_for_tunnel(socket, connect, buffer, parser));
+    if (!answer) {
         co_return failure{failure_kind::not_sent,
-                          proxy + ": no answer to CONNECT " + origin + ": " +
-                              (read_ec == beast::error::timeout ? timeout_text(budget, phase) : read_ec.message())};
+                          proxy + ": no answer to CONNECT " + origin + ": " + timeout_text(budget, phase)};
+    }
+    if (answer->ec && !answer->sent) {
+        co_return failure{failure_kind::not_sent, proxy + ": sending CONNECT failed: " + answer->ec.message()};
+    }
+    if (answer->ec) {
+        co_return failure{failure_kind::not_sent,
+                          proxy + ": no answer to CONNECT " + origin + ": " + answer->ec.message()};
     }
     const auto& head = parser.get();
     if (head.result_int() != 200 || buffer.size() != 0) {
@@ -119,8 +157,10 @@ asio::awaitable<result<void>> open_tunnel(beast::tcp_stream& stream, const origi
 }  // namespace
 
 struct connection::state {
-    state(beast::tcp_stream&& tcp, asio::ssl::context& tls) : stream(std::move(tcp), tls) {}
-    beast::ssl_stream<beast::tcp_stream> stream;
+    state(tcp::socket&& socket, asio::ssl::context& tls) : stream(std::move(socket), tls) {
+        buffer.reserve(read_chunk);
+    }
+    beast::ssl_stream<tcp::socket> stream;
     beast::flat_buffer buffer;
     std::string tls_version;
     steady_clock::time_point idle_since;
@@ -140,40 +180,39 @@ asio::awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_
     auto resolved = co_await resolve(executor, target, budget_for(connect_phase, call_deadline), connect_phase);
     if (!resolved) co_return resolved.error();
 
-    beast::tcp_stream tcp(executor);
+    tcp::socket socket(executor);
     const auto connect_budget = budget_for(connect_phase, call_deadline);
-    tcp.expires_after(connect_budget.time);
-    auto [connect_ec, peer] = co_await tcp.async_connect(*resolved, use_tuple);
-    if (connect_ec) {
+    auto connected = co_await within(connect_budget, asio::async_connect(socket, *resolved, use_tuple));
+    if (!connected) {
         co_return failure{failure_kind::not_sent,
-                          "connecting to " + where + ": " +
-                              (connect_ec == beast::error::timeout ? timeout_text(connect_budget, connect_phase)
-                                                                   : connect_ec.message())};
+                          "connecting to " + where + ": " + timeout_text(connect_budget, connect_phase)};
+    }
+    if (auto& [connect_ec, peer] = *connected; connect_ec) {
+        co_return failure{failure_kind::not_sent, "connecting to " + where + ": " + connect_ec.message()};
     }
     if (s.proxy) {
-        auto tunnel = co_await open_tunnel(tcp, s, call_deadline);
+        auto tunnel = co_await open_tunnel(socket, s, call_deadline);
         if (!tunnel) co_return tunnel.error();
     }
 
-    auto st = std::make_unique<state>(std::move(tcp), *s.tls);
+    auto st = std::make_unique<state>(std::move(socket), *s.tls);
     if (auto prepared = prepare_handshake(st->stream.native_handle(), s.origin); !prepared) {
         co_return prepared.error();
     }
     st->stream.set_verify_callback(peer_verifier(s.origin));
     const auto handshake_phase = s.config.timeouts.handshake;
     const auto handshake_budget = budget_for(handshake_phase, call_deadline);
-    beast::get_lowest_layer(st->stream).expires_after(handshake_budget.time);
-    auto [handshake_ec] = co_await st->stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    auto handshake =
+        co_await within(handshake_budget, st->stream.async_handshake(asio::ssl::stream_base::client, use_tuple));
+    const auto handshake_ec = handshake ? std::get<0>(*handshake) : error_code(asio::error::timed_out);
     if (handshake_ec) {
-        auto f = describe_handshake_failure(st->stream.native_handle(), handshake_ec, s.origin.authority(),
-                                            handshake_ec == beast::error::timeout);
-        if (f.kind == failure_kind::not_sent && handshake_ec == beast::error::timeout) {
+        auto f = describe_handshake_failure(st->stream.native_handle(), handshake_ec, s.origin.authority(), !handshake);
+        if (f.kind == failure_kind::not_sent && !handshake) {
             f.message =
                 "TLS handshake with " + s.origin.authority() + ": " + timeout_text(handshake_budget, handshake_phase);
         }
         co_return f;
     }
-    beast::get_lowest_layer(st->stream).expires_never();
     st->tls_version = SSL_get_version(st->stream.native_handle());
     co_return std::unique_ptr<connection>(new connection(std::move(st)));
 }
@@ -181,7 +220,6 @@ asio::awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_
 asio::awaitable<exchange_result> connection::exchange(const request& req, const origin_settings& s,
                                                       steady_clock::time_point call_deadline) {
     state& st = *state_;
-    auto& tcp = beast::get_lowest_layer(st.stream);
     const std::string where = s.origin.authority();
     const std::string what = std::string(to_string(req.method)) + " " + where;
     exchange_result out;
@@ -203,14 +241,12 @@ asio::awaitable<exchange_result> connection::exchange(const request& req, const 
     st.keep_alive = false;
     const auto write_phase = s.config.timeouts.write;
     const auto write_budget = budget_for(write_phase, call_deadline);
-    tcp.expires_after(write_budget.time);
-    auto [write_ec, written] = co_await http::async_write(st.stream, message, use_tuple);
-    if (write_ec) {
+    auto written = co_await within(write_budget, http::async_write(st.stream, message, use_tuple));
+    if (!written || std::get<0>(*written)) {
         out.nothing_received = true;
-        out.error = {
-            failure_kind::lost_after_send,
-            what + ": writing the request failed: " +
-                (write_ec == beast::error::timeout ? timeout_text(write_budget, write_phase) : write_ec.message())};
+        out.error = {failure_kind::lost_after_send,
+                     what + ": writing the request failed: " +
+                         (written ? std::get<0>(*written).message() : timeout_text(write_budget, write_phase))};
         out.error.request_sent = true;
         co_return out;
     }
@@ -220,9 +256,10 @@ asio::awaitable<exchange_result> connection::exchange(const request& req, const 
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(s.config.max_header_size, UINT32_MAX)));
     const auto read_phase = s.config.timeouts.read;
     const auto read_budget = budget_for(read_phase, call_deadline);
-    tcp.expires_after(read_budget.time);
-    auto [read_ec, read] = co_await http::async_read(st.stream, st.buffer, parser, use_tuple);
-    tcp.expires_never();
+    // The whole response in one async_read under one deadline: Beast loops over read_some
+    // itself, and the size limits are the parser's.
+    auto read = co_await within(read_budget, http::async_read(st.stream, st.buffer, parser, use_tuple));
+    const auto read_ec = read ? std::get<0>(*read) : error_code(asio::error::timed_out);
     if (read_ec) {
         out.nothing_received = !parser.got_some() && st.buffer.size() == 0;
         if (read_ec == http::error::body_limit) {
@@ -231,7 +268,7 @@ asio::awaitable<exchange_result> connection::exchange(const request& req, const 
         } else if (read_ec == http::error::header_limit) {
             out.error = {failure_kind::local_error, what + ": the response header exceeds the limit of " +
                                                         std::to_string(s.config.max_header_size) + " bytes"};
-        } else if (read_ec == beast::error::timeout) {
+        } else if (!read) {
             out.error = {failure_kind::lost_after_send,
                          what + ": no complete response: " + timeout_text(read_budget, read_phase)};
         } else {
@@ -260,7 +297,7 @@ bool connection::reusable(steady_clock::time_point now, steady_clock::duration i
     if (!st.keep_alive || st.buffer.size() != 0 || now - st.idle_since >= idle_timeout) return false;
     // A peer that closed an idle connection (FIN, or a TLS close_notify) makes it readable;
     // peeking catches that before a request is written into a dead socket.
-    auto& socket = const_cast<beast::tcp_stream&>(beast::get_lowest_layer(st.stream)).socket();
+    auto& socket = const_cast<tcp::socket&>(beast::get_lowest_layer(st.stream));
     if (!socket.is_open()) return false;
     char byte = 0;
     const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);

@@ -68,6 +68,13 @@ run_result pilot::run(const std::vector<std::string>& args, std::chrono::millise
     return run_to_end(spawn(args), timeout);
 }
 
+run_result pilot::run_under(const std::vector<std::string>& wrapper, const std::vector<std::string>& args,
+                            std::chrono::milliseconds timeout) const {
+    auto options = spawn(args);
+    options.argv.insert(options.argv.begin(), wrapper.begin(), wrapper.end());
+    return run_to_end(std::move(options), timeout);
+}
+
 run_result pilot::once(const std::vector<std::string>& extra) const {
     std::vector<std::string> args{"once", "-c", config_path().string()};
     args.insert(args.end(), extra.begin(), extra.end());

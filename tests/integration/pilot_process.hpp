@@ -47,6 +47,9 @@ public:
 
     /// `s1pilot ARGS...` to its end (killed after `timeout`).
     run_result run(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 240s) const;
+    /// `WRAPPER... s1pilot ARGS...` to its end: s1pilot run by another program (strace).
+    run_result run_under(const std::vector<std::string>& wrapper, const std::vector<std::string>& args,
+                         std::chrono::milliseconds timeout = 240s) const;
     /// `s1pilot once -c CONFIG EXTRA...`.
     run_result once(const std::vector<std::string>& extra = {}) const;
     /// Starts `s1pilot ARGS...` without waiting (the crash tests kill it), with `env` added to its

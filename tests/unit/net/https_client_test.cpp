@@ -4,6 +4,7 @@
 #include "s1pilot/net/https_client.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <gtest/gtest.h>
 
@@ -213,6 +214,50 @@ TEST_F(https_client_test, read_deadline_covers_a_slow_drip) {
     auto got = send(*client, get("/"));
     ASSERT_FALSE(got);
     EXPECT_EQ(got.error().kind, failure_kind::lost_after_send);
+}
+
+/// A listener that never accepts: the kernel completes TCP connects into its backlog and nothing
+/// ever answers, so every phase after connect can only end by its own deadline.
+class silent_listener {
+public:
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+private:
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::acceptor acceptor_{io_, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+};
+
+TEST_F(https_client_test, handshake_deadline_fires_on_a_silent_server) {
+    silent_listener silent;
+    client_config config;
+    config.origin = "https://localhost:" + std::to_string(silent.port());
+    config.ca_file = ca_file_;
+    config.timeouts.handshake = 300ms;
+    auto client = make_client(config);
+    auto got = send(*client, get("/"));
+    ASSERT_FALSE(got);
+    EXPECT_EQ(got.error().kind, failure_kind::not_sent);
+    EXPECT_NE(got.error().message.find("TLS handshake with localhost:" + std::to_string(silent.port()) +
+                                       ": timed out after 300ms"),
+              std::string::npos)
+        << got.error().message;
+}
+
+TEST_F(https_client_test, tunnel_deadline_fires_on_a_silent_proxy) {
+    test_server server(test::server_options::with(certificate_));
+    silent_listener silent;
+    auto config = config_for(server);
+    config.proxy = "http://127.0.0.1:" + std::to_string(silent.port());
+    config.timeouts.handshake = 300ms;  // the CONNECT exchange is part of the handshake phase
+    auto client = make_client(config);
+    auto got = send(*client, get("/"));
+    ASSERT_FALSE(got);
+    EXPECT_EQ(got.error().kind, failure_kind::not_sent);
+    EXPECT_NE(got.error().message.find("no answer to CONNECT localhost:" + std::to_string(server.port()) +
+                                       ": timed out after 300ms"),
+              std::string::npos)
+        << got.error().message;
+    EXPECT_TRUE(server.requests().empty());
 }
 
 TEST_F(https_client_test, call_deadline_bounds_every_phase) {
