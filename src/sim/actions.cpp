@@ -97,17 +97,20 @@ action_result mitigation_answer(answer_style answers, const std::vector<std::uin
 }
 
 action_result mitigate(threat_store& store, std::string_view action, const std::vector<std::uint32_t>& selected,
-                       micros now, answer_style answers) {
+                       action_context& context) {
     // The mitigationStatus[] entries use underscore names without the dash.
     std::string entry_name = action == "rollback-remediation" ? "rollback"
                              : action == "un-quarantine"      ? "unquarantine"
                                                               : std::string(action);
     std::replace(entry_name.begin(), entry_name.end(), '-', '_');
     const string_id entry_action = store.strings.intern(entry_name);
-    const bool sets_mitigated = action == "kill" || action == "quarantine" || action == "remediate";
-    return mitigation_answer(answers, selected, [&](std::uint32_t index, json_writer& w) {
-        threat_record& t = store.threats[index];
-        agent_record& agent = store.agents[t.agent];
+    const mitigation_effect effect = action == "kill" || action == "quarantine" || action == "remediate"
+                                         ? mitigation_effect::mitigates
+                                     : action == "network-quarantine" ? mitigation_effect::isolates
+                                                                      : mitigation_effect::none;
+    return mitigation_answer(context.answers, selected, [&](std::uint32_t index, json_writer& w) {
+        const threat_record& t = store.threats[index];
+        const agent_record& agent = store.agents[t.agent];
         const bool supported = action == "rollback-remediation" ? is_windows(store, agent)
                                : action == "remediate" ? is_windows(store, agent) || agent.os_type == store.known.macos
                                                        : true;
@@ -118,10 +121,10 @@ action_result mitigate(threat_store& store, std::string_view action, const std::
         if (!supported) w.begin_object().member("action", entry_name).member("reason", "not_supported").end_object();
         w.end_array().end_object();
         if (!supported) return false;
-        store.append_mitigation(index, entry_action, store.known.success, now);
-        if (sets_mitigated) t.mitigation_status = store.known.mitigated;
-        if (action == "network-quarantine") agent.network_status = store.known.disconnected;
-        t.updated_at = now;
+        // The outcome is drawn when the console accepts the action, so a fault seed names the
+        // same failures however late the entries are read.
+        const bool ends_failed = draw_mitigation_failed(context.faults, context.fault_rng);
+        context.agents.issue_mitigation(store, index, entry_action, effect, ends_failed, context.now);
         return true;
     });
 }
@@ -188,13 +191,14 @@ bool is_threat_action(std::string_view endpoint) noexcept {
 }
 
 action_result run_threat_action(threat_store& store, std::string_view endpoint,
-                                const s1pilot::filter::threat_filter& filter, const json::object& data, micros now,
-                                answer_style answers) {
+                                const s1pilot::filter::threat_filter& filter, const json::object& data,
+                                action_context& context) {
+    const micros now = context.now;
     if (endpoint.starts_with("mitigate/")) {
         auto action = endpoint.substr(9);
         if (!one_of(mitigation_actions, action))
             return {400, {}, fmt::format("action '{}' is not one of {}", action, list_of(mitigation_actions))};
-        return mitigate(store, action, select(store, filter), now, answers);
+        return mitigate(store, action, select(store, filter), context);
     }
     if (endpoint == "incident") return set_incident(store, data, select(store, filter), now);
     if (endpoint == "analyst-verdict") return set_verdict(store, data, select(store, filter), now);
@@ -223,7 +227,8 @@ action_result run_threat_action(threat_store& store, std::string_view endpoint,
     return {404, {}, fmt::format("no action endpoint /threats/{}", endpoint)};
 }
 
-action_result run_agent_action(threat_store& store, bool connect, const s1pilot::filter::threat_filter& f) {
+action_result run_agent_action(threat_store& store, bool connect, const s1pilot::filter::threat_filter& f,
+                               action_context& context) {
     agent_view view(store);
     auto limit = f.find("limit");
     std::int64_t cap = INT64_MAX;
@@ -231,12 +236,11 @@ action_result run_agent_action(threat_store& store, bool connect, const s1pilot:
         if (auto* n = std::get_if<std::int64_t>(&limit->val)) cap = *n;
     s1pilot::filter::threat_filter selecting = f;
     for (auto name : {"limit", "countsFor", "tenant"}) selecting.erase(name);
-    const string_id status = connect ? store.known.connected : store.known.disconnected;
     const s1pilot::filter::compiled_filter compiled(selecting);
     std::int64_t affected = 0;
     for (std::uint32_t i = 1; i < store.agents.size() && affected < cap; ++i) {
         if (!compiled.matches(view.at(i))) continue;
-        store.agents[i].network_status = status;
+        context.agents.issue_network(store, i, connect, context.now);
         ++affected;
     }
     return {200, affected_body(affected), {}};

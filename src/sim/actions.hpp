@@ -10,6 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "agent_tasks.hpp"
+#include "faults.hpp"
+#include "rng.hpp"
 #include "store.hpp"
 
 namespace s1sim {
@@ -32,18 +35,31 @@ struct action_result {
     std::string error_detail;  ///< when 400: what is wrong, naming the field
 };
 
+/// What an action needs besides the store and the request: the time, how to answer, and the
+/// agents that carry mitigations and isolations out (with the faults that make some fail).
+struct action_context {
+    micros now = 0;
+    answer_style answers = answer_style::detailed;
+    agent_tasks& agents;
+    const fault_config& faults;  ///< mitigation_failed
+    rng& fault_rng;
+};
+
 /// `endpoint` is the path after `/threats/`: `mitigate/<action>`, `incident`, `analyst-verdict`,
 /// `notes`, `external-ticket-id`. Threats are selected by `filter` (its `limit` caps them, in
 /// store order) and changed as the console would: affected counts only threats actually changed
-/// and permitted. Returns 404 for an unknown endpoint, 400 for invalid `data`.
+/// and permitted (a mitigation counts when the console accepted it, before the agent did it).
+/// Returns 404 for an unknown endpoint, 400 for invalid `data`.
 action_result run_threat_action(threat_store& store, std::string_view endpoint,
                                 const s1pilot::filter::threat_filter& filter, const boost::json::object& data,
-                                micros now, answer_style answers = answer_style::detailed);
+                                action_context& context);
 
 /// `/agents/actions/connect|disconnect`: the filter selects agents (`ids` are agent ids); each
-/// selected agent's agentNetworkStatus becomes connected/disconnected. `affected` is the number
-/// of agents the command was issued to.
-action_result run_agent_action(threat_store& store, bool connect, const s1pilot::filter::threat_filter& filter);
+/// selected agent goes connecting/disconnecting and then connected/disconnected as its agent
+/// carries the command out (agent_tasks). `affected` is the number of agents the command was
+/// issued to.
+action_result run_agent_action(threat_store& store, bool connect, const s1pilot::filter::threat_filter& filter,
+                               action_context& context);
 
 /// True for the `/threats/...` action endpoints run_threat_action knows (for 404 vs 405).
 bool is_threat_action(std::string_view endpoint) noexcept;

@@ -96,6 +96,8 @@ void simulator::build_store() {
         if (auto error = load_document(*store, doc, *options_.now, added); !error.empty())
             throw std::runtime_error(fmt::format("{}: {}", options_.dataset_file, error));
     }
+    agents_.clear();
+    agents_.hold_agents(*store, 1, options_.dataset_file.empty());
     store_ = std::move(store);
 }
 
@@ -164,6 +166,7 @@ http_response simulator::admin(const http_request& request) {
         }
         return ok_json(fmt::format(R"({{"answers":"{}"}})", to_string(answers_)));
     }
+    if (path.starts_with("/_sim/agents/")) return agent_route(request);
     if (path == "/_sim/stats") {
         if (method != "GET") return error_response(405, "use GET");
         return ok_json(fmt::format(R"({{"threats":{},"agents":{},"memoryBytes":{},"requests":{}}})",
@@ -212,14 +215,37 @@ http_response simulator::add_threats(const http_request& request) {
     auto doc = json::parse(request.body, ec);
     if (ec) return error_response(400, "the body is not JSON: " + ec.message());
     std::vector<std::uint64_t> added;
-    if (auto error = load_document(*store_, doc, options_.clock->now(), added); !error.empty())
-        return error_response(400, error);
+    const auto first_new_agent = static_cast<std::uint32_t>(store_->agents.size());
+    auto error = load_document(*store_, doc, options_.clock->now(), added);
+    // Even a failed batch may have added agents before the bad threat: they are drawn like any.
+    agents_.hold_agents(*store_, first_new_agent, false);
+    if (!error.empty()) return error_response(400, error);
     http_response r;
     json_writer w(r.body);
     w.begin_object().member_number("added", static_cast<std::int64_t>(added.size())).key("ids").begin_array();
     for (auto id : added) w.string(id_text(id));
     w.end_array().end_object();
     return r;
+}
+
+// POST /_sim/agents/<agentId>/online|offline: an agent comes back (what it was sent is carried
+// out one --agent-delay later) or goes away (what it was sent waits for it).
+http_response simulator::agent_route(const http_request& request) {
+    std::string_view rest = std::string_view(request.path).substr(std::string_view("/_sim/agents/").size());
+    const auto slash = rest.find('/');
+    const std::string_view id_part = rest.substr(0, slash);
+    const std::string_view verb = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    if (verb != "online" && verb != "offline")
+        return error_response(
+            404, fmt::format("no admin route {} (use /_sim/agents/<agentId>/online or /offline)", request.path));
+    if (request.method != "POST") return error_response(405, "use POST");
+    std::uint64_t id = 0;
+    const std::uint32_t* agent = parse_id(id_part, id) ? store_->find_agent(id) : nullptr;
+    if (agent == nullptr) return error_response(404, fmt::format("no agent {}", id_part));
+    const bool online = verb == "online";
+    agents_.set_online(*store_, *agent, online, now());
+    return ok_json(fmt::format(R"({{"agentId":"{}","agentIsActive":{},"pendingTasks":{}}})", id_text(id), online,
+                               agents_.pending()));
 }
 
 }  // namespace s1sim

@@ -27,14 +27,15 @@ bool parse_millis(std::string_view text, std::chrono::milliseconds& out) {
 
 // Sets one item; false when the key is unknown or the value does not parse.
 bool set_item(fault_config& c, std::string_view key, std::string_view value, std::string& error) {
-    double* probability = key == "status500"          ? &c.status500
-                          : key == "status502"        ? &c.status502
-                          : key == "status503"        ? &c.status503
-                          : key == "reset"            ? &c.reset
-                          : key == "drop_after_apply" ? &c.drop_after_apply
-                          : key == "latency_p"        ? &c.latency_p
-                          : key == "slow_body_p"      ? &c.slow_body_p
-                                                      : nullptr;
+    double* probability = key == "status500"           ? &c.status500
+                          : key == "status502"         ? &c.status502
+                          : key == "status503"         ? &c.status503
+                          : key == "reset"             ? &c.reset
+                          : key == "drop_after_apply"  ? &c.drop_after_apply
+                          : key == "latency_p"         ? &c.latency_p
+                          : key == "slow_body_p"       ? &c.slow_body_p
+                          : key == "mitigation_failed" ? &c.mitigation_failed
+                                                       : nullptr;
     if (probability != nullptr) {
         if (parse_probability(value, *probability)) return true;
         error = fmt::format("faults: {} must be a probability between 0 and 1 (got '{}')", key, value);
@@ -61,7 +62,7 @@ bool set_item(fault_config& c, std::string_view key, std::string_view value, std
     }
     error = fmt::format(
         "faults: unknown fault '{}' (known: status500, status502, status503, reset, drop_after_apply, latency, "
-        "latency_p, slow_body, slow_body_p, slow_body_chunk, seed)",
+        "latency_p, slow_body, slow_body_p, slow_body_chunk, mitigation_failed, seed)",
         key);
     return false;
 }
@@ -118,6 +119,7 @@ std::string faults_to_json(const fault_config& c) {
     w.member("slow_body", s1pilot::core::format_duration(c.slow_body));
     w.key("slow_body_p").raw(fmt::format("{}", c.slow_body_p));
     w.member_number("slow_body_chunk", static_cast<std::int64_t>(c.slow_body_chunk));
+    w.key("mitigation_failed").raw(fmt::format("{}", c.mitigation_failed));
     w.member_number("seed", static_cast<std::int64_t>(c.seed));
     w.end_object();
     return out;
@@ -132,6 +134,10 @@ std::string_view fault_plan::name() const noexcept {
         case 503: return "status503";
         default: return {};
     }
+}
+
+bool draw_mitigation_failed(const fault_config& c, rng& r) {
+    return c.mitigation_failed > 0 && r.chance(c.mitigation_failed);
 }
 
 fault_plan draw_faults(const fault_config& c, rng& r) {

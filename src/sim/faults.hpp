@@ -24,6 +24,9 @@ struct fault_config {
     std::chrono::milliseconds slow_body{0};  ///< pause between body pieces, with probability slow_body_p
     double slow_body_p = 1;
     std::size_t slow_body_chunk = 1;  ///< bytes per piece
+    /// A mitigation entry ends `failed` instead of `success` (drawn when the console accepts the
+    /// action). Not a fault of the request, so any() leaves it out: it draws nothing per request.
+    double mitigation_failed = 0;
     std::uint64_t seed = 1;
 
     bool any() const noexcept {
@@ -32,7 +35,8 @@ struct fault_config {
     }
 };
 
-/// Parses `status500=0.02,reset=0.01,latency=5ms,slow_body=10ms,slow_body_chunk=64,drop_after_apply=0.1,seed=7`.
+/// Parses `status500=0.02,reset=0.01,latency=5ms,slow_body=10ms,slow_body_chunk=64,drop_after_apply=0.1,`
+/// `mitigation_failed=0.1,seed=7`.
 /// Probabilities are in [0, 1]; durations need a unit. The error names the bad item.
 std::optional<fault_config> parse_faults(std::string_view spec, std::string& error);
 /// The same from a JSON object (PUT /_sim/faults): numbers for probabilities, strings or
@@ -51,6 +55,10 @@ struct fault_plan {
     /// The journal's name for the fault (`status503`, `reset`, `drop_after_apply`), or empty.
     std::string_view name() const noexcept;
 };
+
+/// Whether the next mitigation entry is to end `failed`. Draws from `r` only when
+/// mitigation_failed is set, so that the request faults' sequence is unchanged without it.
+bool draw_mitigation_failed(const fault_config& c, rng& r);
 
 /// Draws the faults of one request. At most one of reset, status and drop_after_apply is chosen
 /// (in that order of precedence); latency and slow body add to any answer.

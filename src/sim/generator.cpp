@@ -338,8 +338,8 @@ void generator::make_threat(std::uint64_t i, micros created, micros now) {
         micros at = created + 1000000 + static_cast<micros>(rng_.below(1000000));
         // Every generated mitigated threat was killed then quarantined by the agent's policy.
         auto first = static_cast<std::uint32_t>(store_.mitigations.size());
-        store_.mitigations.push_back({at, s("kill"), store_.known.success, first + 1});
-        store_.mitigations.push_back({at + 500000, s("quarantine"), store_.known.success, 0});
+        store_.mitigations.push_back({at, at, s("kill"), store_.known.success, first + 1});
+        store_.mitigations.push_back({at + 500000, at + 500000, s("quarantine"), store_.known.success, 0});
         t.first_mitigation = first;
         if (engines[0] == s("pre_execution") && rng_.chance(0.5)) t.flags |= flag_mitigated_preemptively;
     }

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -31,11 +32,32 @@ bool split_listen(const std::string& listen, std::string& host, std::uint16_t& p
     return true;
 }
 
+// --agent-delay and --agents-offline into `sim`; false (after saying why) on a bad value.
+bool parse_agent_flags(const std::string& delay, const std::string& offline, s1sim::simulator_options& sim) {
+    auto parsed_delay = s1pilot::core::parse_duration(delay);
+    if (delay == "0") parsed_delay = std::chrono::milliseconds{0};  // the default needs no unit
+    if (!parsed_delay || parsed_delay->count() < 0) {
+        std::cerr << "s1sim: --agent-delay: expected a duration such as 2s or 250ms, got '" << delay << "'\n";
+        return false;
+    }
+    sim.agent_delay = *parsed_delay;
+    double fraction = -1;
+    auto [end, ec] = std::from_chars(offline.data(), offline.data() + offline.size(), fraction);
+    if (ec != std::errc{} || end != offline.data() + offline.size() || !(fraction >= 0 && fraction <= 1)) {
+        std::cerr << "s1sim: --agents-offline: expected a fraction between 0 and 1 such as 0.2, got '" << offline
+                  << "'\n";
+        return false;
+    }
+    sim.agents_offline = fraction;
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"s1sim: a SentinelOne Management API v2.1 console simulator (HTTPS)"};
-    std::string listen = "127.0.0.1:8443", now_text, rate_limits, faults, max_body = "16MiB", answers = "detailed";
+    std::string listen = "127.0.0.1:8443", now_text, rate_limits, faults, max_body = "16MiB", answers = "detailed",
+                agent_delay = "0", agents_offline = "0";
     s1sim::simulator_options sim;
     s1sim::server_options net;
     net.handle_signals = true;
@@ -56,9 +78,18 @@ int main(int argc, char** argv) {
                    "what a mitigation's answer says: detailed (affected and details[] per threat) or minimal "
                    "(affected only, as the real console mostly answers)")
         ->capture_default_str();
+    app.add_option("--agent-delay", agent_delay,
+                   "how long an agent takes to carry out a mitigation or an isolation (e.g. 2s, 250ms); until then "
+                   "its entry is pending and the agent disconnecting; 0 = at once")
+        ->capture_default_str();
+    app.add_option("--agents-offline", agents_offline,
+                   "the fraction of agents (0..1, drawn from --seed) that are offline (agentIsActive false) and carry "
+                   "out nothing until POST /_sim/agents/<agentId>/online")
+        ->capture_default_str();
     app.add_option("--rate-limit", rate_limits, "token buckets, e.g. read=10/s:burst=50,write=100/s");
     app.add_option("--faults", faults,
-                   "e.g. status500=0.02,status503=0.01,reset=0.01,latency=5ms,drop_after_apply=0.1");
+                   "e.g. status500=0.02,status503=0.01,reset=0.01,latency=5ms,drop_after_apply=0.1,"
+                   "mitigation_failed=0.1");
     app.add_option("--journal", sim.journal_file, "append every request received as a JSON line to this file");
     app.add_option("--max-body", max_body, "larger request bodies are answered 413")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
@@ -101,6 +132,7 @@ int main(int argc, char** argv) {
         std::cerr << "s1sim: --answers: expected detailed or minimal, got '" << answers << "'\n";
         return 2;
     }
+    if (!parse_agent_flags(agent_delay, agents_offline, sim)) return 2;
     auto size = s1pilot::core::parse_size(max_body);
     if (!size || *size == 0) {
         std::cerr << "s1sim: --max-body: expected a size such as 16MiB, got '" << max_body << "'\n";

@@ -83,6 +83,7 @@ simulator::simulator(simulator_options options)
       limiter_(options_.rate_limits),
       faults_(options_.faults),
       answers_(options_.answers),
+      agents_({options_.agent_delay, options_.agents_offline, options_.seed}),
       fault_rng_(options_.faults.seed),
       id_rng_(options_.seed ^ 0x5151u) {
     if (!options_.clock) options_.clock = std::make_shared<s1pilot::core::system_clock>();
@@ -124,6 +125,8 @@ bool simulator::authorised(const http_request& request, bool& read_only) const {
 
 http_response simulator::handle(const http_request& request) {
     std::lock_guard lock(mutex_);
+    // What agents finished since the last request shows on this one, whatever it reads or filters.
+    agents_.settle(*store_, now());
     http_response response;
     std::string fault;
     const bool is_admin = request.path.starts_with("/_sim/") || request.path == "/_sim";
@@ -253,11 +256,12 @@ http_response simulator::action(const http_request& request, std::string_view re
     if (options_.strict_filters && filter->empty())
         return error_response(400,
                               "filter is empty: it would select every threat in scope (refused: --strict-filters)");
+    action_context context{now(), answers_, agents_, faults_, fault_rng_};
     action_result result;
     if (rest.starts_with("/agents/actions/"))
-        result = run_agent_action(*store_, rest.ends_with("/connect"), *filter);
+        result = run_agent_action(*store_, rest.ends_with("/connect"), *filter, context);
     else
-        result = run_threat_action(*store_, rest.substr(9), *filter, data, now(), answers_);
+        result = run_threat_action(*store_, rest.substr(9), *filter, data, context);
     if (result.status != 200) return error_response(result.status, result.error_detail);
     http_response r;
     r.body = std::move(result.body);

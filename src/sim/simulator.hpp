@@ -11,6 +11,7 @@
 #include <string>
 
 #include "actions.hpp"
+#include "agent_tasks.hpp"
 #include "faults.hpp"
 #include "http_types.hpp"
 #include "journal.hpp"
@@ -29,6 +30,9 @@ struct simulator_options {
     std::string dataset_file;                       ///< a GET /threats-shaped JSON file instead of generating
     bool strict_filters = false;                    ///< answer 400 to an action with an empty filter
     answer_style answers = answer_style::detailed;  ///< what a mitigation's answer says (actions.hpp)
+    /// How long an agent takes to carry out a mitigation or an isolation (agent_tasks.hpp); 0: at once.
+    std::chrono::milliseconds agent_delay{0};
+    double agents_offline = 0;  ///< the fraction of agents held offline (0..1), drawn from `seed`
     rate_limit_config rate_limits;
     fault_config faults;
     std::string journal_file;
@@ -62,6 +66,7 @@ private:
     http_response action(const http_request& request, std::string_view rest);
     http_response dump(const http_request& request);
     http_response add_threats(const http_request& request);
+    http_response agent_route(const http_request& request);
     void build_store();
     bool authorised(const http_request& request, bool& read_only) const;
     std::string next_rqid();
@@ -73,6 +78,7 @@ private:
     rate_limiter limiter_;
     fault_config faults_;
     answer_style answers_;  // options_.answers until PUT /_sim/answers; reset restores it
+    agent_tasks agents_;    // what agents have yet to carry out; reset forgets it
     rng fault_rng_;
     rng id_rng_;
     mutable std::mutex mutex_;

@@ -39,7 +39,8 @@ threat_store::threat_store() {
              s.intern("unresolved"), s.intern("in_progress"),    s.intern("resolved"),
              s.intern("windows"),    s.intern("windows_legacy"), s.intern("macos"),
              s.intern("linux"),      s.intern("connected"),      s.intern("disconnected"),
-             s.intern("success")};
+             s.intern("success"),    s.intern("pending"),        s.intern("failed"),
+             s.intern("partial"),    s.intern("connecting"),     s.intern("disconnecting")};
 }
 
 std::uint32_t threat_store::add(const threat_record& t) {
@@ -71,12 +72,20 @@ const std::uint32_t* threat_store::find_agent(std::uint64_t agent_id) const {
     return it == agent_by_id_.end() ? nullptr : &it->second;
 }
 
-void threat_store::append_mitigation(std::uint32_t threat, string_id action, string_id status, micros at) {
+std::uint32_t threat_store::append_mitigation(std::uint32_t threat, string_id action, string_id status, micros at,
+                                              micros started_at) {
     auto index = static_cast<std::uint32_t>(mitigations.size());
-    mitigations.push_back({at, action, status, 0});
+    mitigations.push_back({at, started_at, action, status, 0});
     std::uint32_t* link = &threats[threat].first_mitigation;
     while (*link != 0) link = &mitigations[*link].next;
     *link = index;
+    return index;
+}
+
+bool threat_store::has_mitigation(std::uint32_t threat, std::uint32_t entry) const {
+    for (std::uint32_t i = threats[threat].first_mitigation; i != 0; i = mitigations[i].next)
+        if (i == entry) return true;
+    return false;
 }
 
 void threat_store::add_note(std::uint32_t threat, std::string text, micros at) {

@@ -51,6 +51,10 @@ struct agent_record {
     std::uint32_t tags = 0;   // list_pool id of "key=value" strings
     std::uint32_t cloud = 0;  // index into threat_store::clouds (0 = not in a cloud)
     bool is_active = true;
+    /// s1sim holds the agent offline (--agents-offline, POST /_sim/agents/<id>/offline): it
+    /// carries out nothing until it comes back. Kept apart from is_active because a dataset's
+    /// inactive agents act as they always did unless --agents-offline takes them over.
+    bool held_offline = false;
 };
 
 enum threat_flags : std::uint8_t {
@@ -63,7 +67,8 @@ enum threat_flags : std::uint8_t {
 
 /// One entry of a threat's mitigationStatus[] list, chained through `next`.
 struct mitigation_record {
-    micros at = 0;
+    micros at = 0;          ///< lastUpdate, and mitigationEndedAt once the entry is no longer pending
+    micros started_at = 0;  ///< mitigationStartedAt: when the console accepted the action
     string_id action = 0, status = 0;
     std::uint32_t next = 0;  // index into threat_store::mitigations; 0 = end
 };
@@ -123,7 +128,11 @@ public:
     std::uint32_t agent_index(std::uint64_t agent_id);
     const std::uint32_t* find_agent(std::uint64_t agent_id) const;
 
-    void append_mitigation(std::uint32_t threat, string_id action, string_id status, micros at);
+    /// Appends an entry to the threat's mitigationStatus[]; returns the entry's index.
+    std::uint32_t append_mitigation(std::uint32_t threat, string_id action, string_id status, micros at,
+                                    micros started_at);
+    /// True when entry `entry` is in threat `threat`'s list (a reloaded threat drops its old ones).
+    bool has_mitigation(std::uint32_t threat, std::uint32_t entry) const;
     void add_note(std::uint32_t threat, std::string text, micros at);
     const std::vector<note_record>* notes(std::uint32_t threat) const;
 
@@ -143,7 +152,8 @@ public:
     // Frequently used interned values, resolved once.
     struct well_known {
         string_id mitigated, not_mitigated, marked_as_benign, unresolved, in_progress, resolved, windows,
-            windows_legacy, macos, linux_, connected, disconnected, success;
+            windows_legacy, macos, linux_, connected, disconnected, success, pending, failed, partial, connecting,
+            disconnecting;
     } known{};
 
 private:

@@ -208,8 +208,9 @@ std::string load_threat(threat_store& store, const json::object& threat, s1pilot
         for (const auto& m : list->get_array()) {
             if (!m.is_object()) continue;
             const auto& entry = m.get_object();
-            store.append_mitigation(index, r.interned(entry, "action"), r.interned(entry, "status"),
-                                    r.time(entry, "lastUpdate", t.updated_at));
+            const micros at = r.time(entry, "lastUpdate", t.updated_at);
+            store.append_mitigation(index, r.interned(entry, "action"), r.interned(entry, "status"), at,
+                                    r.time(entry, "mitigationStartedAt", at));
         }
     }
     store.keep_loaded(index, threat);

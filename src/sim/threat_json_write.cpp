@@ -171,18 +171,22 @@ public:
         out_.key("mitigationStatus").begin_array();
         for (std::uint32_t i = t.first_mitigation; i != 0; i = store_.mitigations[i].next) {
             const mitigation_record& m = store_.mitigations[i];
-            bool ok = m.status == store_.known.success;
+            const bool ok = m.status == store_.known.success, pending = m.status == store_.known.pending;
             out_.begin_object();
             str("action", m.action);
             out_.key("actionsCounters").begin_object();
-            out_.member_number("failed", ok ? 0 : 1).member_number("notFound", 0).member_number("pendingReboot", 0);
-            out_.member_number("success", ok ? 1 : 0).member_number("total", 1);
+            out_.member_number("failed", ok || pending ? 0 : 1).member_number("notFound", 0);
+            out_.member_number("pendingReboot", 0).member_number("success", ok ? 1 : 0).member_number("total", 1);
             out_.end_object();
             out_.member_bool("agentSupportsReport", true).member_bool("groupNotFound", false);
             time("lastUpdate", m.at);
             out_.member_null("latestReport");
-            time("mitigationEndedAt", m.at);
-            time("mitigationStartedAt", m.at);
+            // The agent has not finished a pending entry: it has no end yet.
+            if (pending)
+                out_.member_null("mitigationEndedAt");
+            else
+                time("mitigationEndedAt", m.at);
+            time("mitigationStartedAt", m.started_at);
             str("status", m.status);
             out_.end_object();
         }

@@ -69,6 +69,18 @@ public:
             line += c;
         }
     }
+    // Everything on stdout until the process closes it, waiting at most `timeout_ms` per read.
+    std::string all_stdout(int timeout_ms = 30000) {
+        std::string text;
+        char buffer[4096];
+        pollfd p{out_, POLLIN, 0};
+        while (poll(&p, 1, timeout_ms) > 0) {
+            auto n = read(out_, buffer, sizeof buffer);
+            if (n <= 0) break;
+            text.append(buffer, static_cast<std::size_t>(n));
+        }
+        return text;
+    }
     std::string stderr_text() {
         std::string text;
         char buffer[4096];
@@ -184,4 +196,25 @@ TEST(Binary, BadFlagsExitWithAUsageError) {
     sim_process bad_dataset({"--token", "t", "--listen", "127.0.0.1:0", "--dataset", "/nonexistent/threats.json"});
     EXPECT_EQ(bad_dataset.wait_exit(), 1);
     EXPECT_NE(bad_dataset.stderr_text().find("/nonexistent/threats.json"), std::string::npos);
+}
+
+TEST(Binary, AgentFlagsAreShownInHelpAndBadValuesNamed) {
+    sim_process help({"--help"});
+    const std::string text = help.all_stdout();
+    EXPECT_EQ(help.wait_exit(), 0);
+    EXPECT_NE(text.find("--agent-delay"), std::string::npos) << text;
+    EXPECT_NE(text.find("--agents-offline"), std::string::npos) << text;
+    EXPECT_NE(text.find("mitigation_failed"), std::string::npos) << text;
+
+    sim_process bad_delay({"--token", "t", "--agent-delay", "soon"});
+    EXPECT_EQ(bad_delay.wait_exit(), 2);
+    EXPECT_EQ(bad_delay.stderr_text(), "s1sim: --agent-delay: expected a duration such as 2s or 250ms, got 'soon'\n");
+    sim_process bad_offline({"--token", "t", "--agents-offline", "1.5"});
+    EXPECT_EQ(bad_offline.wait_exit(), 2);
+    EXPECT_EQ(bad_offline.stderr_text(),
+              "s1sim: --agents-offline: expected a fraction between 0 and 1 such as 0.2, got '1.5'\n");
+    sim_process bad_failed({"--token", "t", "--faults", "mitigation_failed=often"});
+    EXPECT_EQ(bad_failed.wait_exit(), 2);
+    EXPECT_EQ(bad_failed.stderr_text(),
+              "s1sim: --faults: mitigation_failed must be a probability between 0 and 1 (got 'often')\n");
 }

@@ -1,8 +1,10 @@
 #pragma once
 // An in-process simulator on 127.0.0.1 port 0 for one test, stopped when the test ends.
 
+#include "s1pilot/core/clock.hpp"
 #include "s1pilot/core/time.hpp"
 
+#include <atomic>
 #include <memory>
 
 #include "https_client.hpp"
@@ -23,6 +25,23 @@ inline simulator_options test_options(std::uint64_t threats = 400) {
     o.now = s1pilot::core::parse_timestamp("2024-05-01T00:00:00Z");
     return o;
 }
+
+/// A clock the test moves and the server thread reads: core::manual_clock with an atomic
+/// reading, so that advancing it between requests is no data race.
+class test_clock final : public s1pilot::core::clock {
+public:
+    explicit test_clock(s1pilot::core::timestamp start) : micros_(start.time_since_epoch().count()) {}
+    s1pilot::core::timestamp now() const override {
+        return s1pilot::core::timestamp{std::chrono::microseconds{micros_.load()}};
+    }
+    std::chrono::steady_clock::time_point steady_now() const override {
+        return std::chrono::steady_clock::time_point{std::chrono::microseconds{micros_.load()}};
+    }
+    void advance(std::chrono::microseconds d) { micros_ += d.count(); }
+
+private:
+    std::atomic<std::int64_t> micros_;
+};
 
 class running_sim {
 public:
