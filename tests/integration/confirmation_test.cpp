@@ -33,7 +33,8 @@ struct site_threats {
 
 site_threats threats_of_site(const sim_process& sim) {
     site_threats out;
-    for (const auto& t : sim.dump().at("data").as_array()) {
+    const auto dump = sim.dump();  // named: a range-for would not keep the temporary alive
+    for (const auto& t : dump.at("data").as_array()) {
         const auto& info = t.at("agentRealtimeInfo").as_object();
         if (info.at("siteId").as_string() != site) continue;
         const std::string id(t.at("id").as_string());
