@@ -71,7 +71,14 @@ int main(int argc, char** argv) {
     app.add_option("--small-requests", small_requests, "small list requests to time")->capture_default_str();
     app.add_option("--s1sim", s1sim_path, "the s1sim binary")->capture_default_str();
     app.add_option("--results", results, "append JSON lines here");
+    bool quick = false;
+    app.add_flag("--quick", quick, "tiny sizes: proves the benchmark runs (CI); overrides the sizes above");
     CLI11_PARSE(app, argc, argv);
+    if (quick) {
+        threats = 2000;
+        page_requests = 3;
+        small_requests = 200;
+    }
 
     auto dir = std::filesystem::temp_directory_path() / ("bench-sim-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
