@@ -11,6 +11,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fmt/format.h>
+
 #include <random>
 
 #include "engine_impl.hpp"
@@ -66,15 +68,29 @@ std::variant<detail::session_ptr, std::string> make_session(engine::impl& state,
     auto session = std::make_shared<detail::console_session>();
     session->config = console;
     session->transport = std::move(std::get<std::unique_ptr<net::transport>>(made));
+    policy::adaptation_settings pacing;
+    pacing.pacing_margin = config::defaults::pacing_margin;
+    pacing.decrease_factor = config::defaults::throttle_decrease;
+    pacing.recovery_step = config::defaults::throttle_recovery_step;
     session->read = std::make_unique<policy::rate_limiter>(
-        policy::rate_settings{console.read.rate, static_cast<double>(console.read.burst)}, steady);
+        policy::rate_settings{console.read.rate, static_cast<double>(console.read.burst)}, steady, pacing);
     session->write = std::make_unique<policy::rate_limiter>(
-        policy::rate_settings{console.write.rate, static_cast<double>(console.write.burst)}, steady);
+        policy::rate_settings{console.write.rate, static_cast<double>(console.write.burst)}, steady, pacing);
     session->budget = std::make_unique<policy::retry_budget>(steady);
     s1::client_settings settings;
     settings.token = std::string(console.token.reveal());
     settings.retry = {retry.max_attempts, retry.base, retry.cap};
     settings.interrupted = [&state] { return state.stopping; };
+    // Every 429 is worth a line: it means our pacing and the console's disagree.
+    settings.on_throttled = [name = console.name, raw = session.get()](const s1::throttle_event& e) {
+        ++raw->throttled;
+        log_warn("the console answered 429: pausing this class of calls",
+                 {{"console", name},
+                  {"call", e.call},
+                  {"retry_after", e.retry_after ? core::format_duration(*e.retry_after) : std::string("none")},
+                  {"pause", core::format_duration(e.pause)},
+                  {"rate_now", fmt::format("{:.2f}/s", e.rate_now)}});
+    };
     s1::sleeper sleep = [&state](std::chrono::nanoseconds d) -> asio::awaitable<void> { co_await state.sleep(d); };
     session->client = std::make_unique<s1::client>(
         *session->transport, std::move(settings), s1::console_limits{*session->read, *session->write, *session->budget},

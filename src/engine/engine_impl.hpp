@@ -33,6 +33,7 @@ struct console_session {
     std::unique_ptr<policy::rate_limiter> write;
     std::unique_ptr<policy::retry_budget> budget;
     std::unique_ptr<s1::client> client;
+    std::uint64_t throttled = 0;  ///< 429s from this console (each logged as a warning)
 };
 using session_ptr = std::shared_ptr<console_session>;
 

@@ -8,7 +8,12 @@ rate_limiter::rate_limiter(rate_settings configured, steady_time now, adaptation
     : configured_(configured), adaptation_(adaptation), next_(now), last_change_(now) {
     configured_.rate = std::max(configured_.rate, 1e-3);
     configured_.burst = std::max(configured_.burst, 1.0);
-    rate_ = configured_.rate;
+    adaptation_.pacing_margin = std::clamp(adaptation_.pacing_margin, 0.0, 0.5);
+    rate_ = ceiling();
+}
+
+double rate_limiter::ceiling() const noexcept {
+    return configured_.rate * (1.0 - adaptation_.pacing_margin);
 }
 
 nanoseconds rate_limiter::interval() const {
@@ -25,12 +30,11 @@ nanoseconds rate_limiter::tolerance() const {
 // rate, up to the configured rate. Applied lazily, in whole intervals, so the result does not
 // depend on how often we are asked.
 void rate_limiter::recover(steady_time now) {
-    if (rate_ >= configured_.rate || now < paused_until_) return;
+    if (rate_ >= ceiling() || now < paused_until_) return;
     if (now <= last_change_) return;
     auto steps = (now - last_change_) / adaptation_.recovery_interval;
     if (steps <= 0) return;
-    rate_ =
-        std::min(configured_.rate, rate_ + static_cast<double>(steps) * adaptation_.recovery_step * configured_.rate);
+    rate_ = std::min(ceiling(), rate_ + static_cast<double>(steps) * adaptation_.recovery_step * configured_.rate);
     last_change_ += steps * adaptation_.recovery_interval;
 }
 

@@ -138,7 +138,15 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
         record.error = redact(what.message, settings_.token);
         out.attempts.push_back(record);
 
-        if (what.outcome == policy::outcome::throttled) limiter.on_throttled(now, what.retry_after);
+        if (what.outcome == policy::outcome::throttled) {
+            limiter.on_throttled(now, what.retry_after);
+            if (settings_.on_throttled) {
+                const auto query = req.target.find('?');
+                settings_.on_throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query),
+                                        what.retry_after, duration_cast<milliseconds>(limiter.paused_for(now)),
+                                        limiter.current_rate(now)});
+            }
+        }
         if (what.outcome == policy::outcome::success) {
             out.status = call_status::success;
             out.value = std::move(*answer);

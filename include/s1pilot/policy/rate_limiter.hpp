@@ -23,6 +23,9 @@ struct adaptation_settings {
     double recovery_step = 0.05;                        ///< ... the rate grows by this share of the configured rate
     std::chrono::milliseconds default_pause{1000};      ///< pause on a 429 without Retry-After
     std::chrono::milliseconds max_pause{60'000};        ///< Retry-After values above this are capped
+    /// Pace this share under the configured rate (0.02: 2 %), so that a console with the same
+    /// limit does not see a request land early when the network delays one and not the next.
+    double pacing_margin = 0;
 };
 
 class rate_limiter {
@@ -50,8 +53,9 @@ public:
 
 private:
     void recover(steady_time now);
-    nanoseconds interval() const;   // time between requests at the current rate
-    nanoseconds tolerance() const;  // how far ahead of schedule a burst may run
+    double ceiling() const noexcept;  // the steady rate: the configured one less the margin
+    nanoseconds interval() const;     // time between requests at the current rate
+    nanoseconds tolerance() const;    // how far ahead of schedule a burst may run
 
     // GCRA ("virtual scheduling"): `next_` is the theoretical time of the next request; a
     // request may go once now >= next_ - tolerance. Equivalent to a token bucket of `burst`.

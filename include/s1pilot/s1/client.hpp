@@ -34,6 +34,14 @@ struct console_limits {
     policy::retry_budget& budget;
 };
 
+/// A 429 and the pause it caused, for the log and the counters.
+struct throttle_event {
+    std::string call;  ///< `POST /web/api/v2.1/threats/mitigate/kill` (no query)
+    std::optional<std::chrono::milliseconds> retry_after;
+    std::chrono::milliseconds pause{0};  ///< how long this class of calls now waits
+    double rate_now = 0;                 ///< the lowered rate, requests per second
+};
+
 struct client_settings {
     std::string token;  ///< the API token; only ever written into the Authorization header
     policy::retry_settings retry;
@@ -41,6 +49,8 @@ struct client_settings {
     /// Asked after every wait (backoff, rate limit, Retry-After) and before every attempt: true
     /// means shutting down, and the call ends failed with nothing (more) sent.
     std::function<bool()> interrupted;
+    /// Called on every 429 (the engine logs it and counts it).
+    std::function<void(const throttle_event&)> on_throttled;
 };
 
 /// Sleeps for a duration (the real one uses a steady_timer; tests advance a manual clock).

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
 using namespace s1pilot::policy;
 using namespace std::chrono_literals;
 
@@ -103,4 +107,36 @@ TEST(RateLimiter, NeverDropsBelowTheMinimumFraction) {
         now += 1ms;
     }
     EXPECT_DOUBLE_EQ(limiter.current_rate(now), 2);
+}
+
+TEST(RateLimiter, PacesTheMarginUnderTheConfiguredRateAndNeverBeyondTheBurst) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 50, .burst = 50}, now, {.pacing_margin = 0.02});
+    const auto sent = drain(limiter, now, 1050);
+    // At most the burst goes at once (49 here: the burst is counted at the configured rate, the
+    // spacing at the paced one), then 49 a second: the steady spacing is 1/49 s, not 1/50 s.
+    for (std::size_t i = 50; i + 1 < sent.size(); ++i) EXPECT_EQ(sent[i + 1] - sent[i], sent[51] - sent[50]);
+    const double spacing = std::chrono::duration<double>(sent[51] - sent[50]).count();
+    EXPECT_NEAR(spacing, 1.0 / 49.0, 1e-6);
+    const double seconds = std::chrono::duration<double>(sent.back() - sent.front()).count();
+    EXPECT_NEAR(seconds, (1050 - 49) / 49.0, 0.01);
+    EXPECT_EQ(std::count(sent.begin(), sent.end(), sent.front()), 49);
+}
+
+TEST(RateLimiter, AfterA429ItResumesAtTheRetryAfterAndRecoversWithinSeconds) {
+    // The defaults s1pilot runs with: resume at 85 %, +15 % of the rate a second, 2 % margin.
+    steady_time now{};
+    rate_limiter limiter({.rate = 50, .burst = 50}, now,
+                         {.decrease_factor = 0.85, .recovery_step = 0.15, .pacing_margin = 0.02});
+    limiter.on_throttled(now, 2s);
+    EXPECT_EQ(limiter.paused_for(now), 2s);
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now + 2s), 49 * 0.85);  // 85 % of the paced rate
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now + 3s), 49);         // one second after the pause: back to the pace
+    std::string curve;
+    for (std::chrono::milliseconds t = 2s; t <= 5s; t += 500ms) {
+        const double rate = limiter.current_rate(now + t);
+        curve += std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count()) + "ms " +
+                 std::to_string(rate) + "/s; ";
+    }
+    std::printf("rate after a 429 with Retry-After: 2 at 50/s: %s\n", curve.c_str());
 }
