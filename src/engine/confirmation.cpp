@@ -14,22 +14,6 @@ bool needs_confirmation(const effect& e) noexcept {
 
 namespace {
 
-/// The latest mitigationStatus[] entry for the action beyond the baseline: the one this request
-/// made (an older one, since undone, must not pass for it).
-const s1::mitigation_entry* entry_of(const effect& e, const s1::threat_record& threat,
-                                     const mitigation_baseline* baseline) {
-    const s1::mitigation_entry* found = nullptr;
-    std::size_t position = 0;
-    for (const auto& m : threat.mitigations) {
-        if (m.action != e.mitigation) continue;
-        const bool newer = baseline == nullptr || position >= baseline->entries ||
-                           (m.last_update && baseline->latest && *m.last_update > *baseline->latest);
-        ++position;
-        if (newer) found = &m;
-    }
-    return found;
-}
-
 confirmation_check judge_read(const effect& e, const s1::threat_record& threat, const mitigation_baseline* baseline) {
     confirmation_check out;
     out.agent_offline = threat.agent_active == false;
@@ -38,7 +22,10 @@ confirmation_check judge_read(const effect& e, const s1::threat_record& threat, 
         if (threat.network == s1::network_status::disconnected) out.state = confirmation_state::confirmed;
         return out;
     }
-    const auto* entry = entry_of(e, threat, baseline);
+    // The latest entry beyond the baseline is this request's (an older one, since undone, must
+    // not pass for it).
+    const auto entries = entries_since(e.mitigation, threat, baseline);
+    const auto* entry = entries.empty() ? nullptr : entries.back();
     if (entry == nullptr) {
         out.last_status = "no entry yet";
         return out;

@@ -121,21 +121,29 @@ mitigation_baseline baseline_of(s1::mitigation_action action, const std::vector<
     return b;
 }
 
+std::vector<const s1::mitigation_entry*> entries_since(s1::mitigation_action action, const s1::threat_record& threat,
+                                                       const mitigation_baseline* baseline) {
+    std::vector<const s1::mitigation_entry*> out;
+    std::size_t position = 0;
+    for (const auto& m : threat.mitigations) {
+        if (m.action != action) continue;
+        const bool newer = baseline == nullptr || position >= baseline->entries ||
+                           (m.last_update && baseline->latest && *m.last_update > *baseline->latest);
+        ++position;
+        if (newer) out.push_back(&m);
+    }
+    return out;
+}
+
 bool effect_present(const effect& e, const s1::threat_record& threat, const std::vector<std::string>* notes,
                     const mitigation_baseline* baseline) {
     switch (e.what) {
         case effect::kind::mitigation: {
             // An entry the console made for this mitigation after the baseline (done, sent,
             // pending) means the request arrived; only a failed one says it did not take.
-            std::size_t position = 0;
-            for (const auto& m : threat.mitigations) {
-                if (m.action != e.mitigation) continue;
-                const bool newer = baseline == nullptr || position >= baseline->entries ||
-                                   (m.last_update && baseline->latest && *m.last_update > *baseline->latest);
-                ++position;
-                if (newer && m.status != s1::mitigation_result::failed) return true;
-            }
-            return false;
+            const auto entries = entries_since(e.mitigation, threat, baseline);
+            return std::any_of(entries.begin(), entries.end(),
+                               [](const auto* m) { return m->status != s1::mitigation_result::failed; });
         }
         case effect::kind::incident:
             return threat.incident == e.incident && (!e.verdict || threat.verdict == e.verdict);

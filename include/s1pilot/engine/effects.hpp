@@ -51,6 +51,12 @@ struct mitigation_baseline {
 
 mitigation_baseline baseline_of(s1::mitigation_action action, const std::vector<s1::mitigation_entry>& entries);
 
+/// The mitigationStatus[] entries for `action` beyond `baseline` (every one without it), in the
+/// API's order: only these can be the request's own (a later position in the list, or a later
+/// lastUpdate for a console that updates its one entry in place).
+std::vector<const s1::mitigation_entry*> entries_since(s1::mitigation_action action, const s1::threat_record& threat,
+                                                       const mitigation_baseline* baseline);
+
 /// True when the threat, as read now, shows the effect: a mitigationStatus[] entry for the
 /// mitigation that did not fail and is newer than `baseline` (when given: a later position in
 /// the list, or a later lastUpdate for a console that updates its one entry in place);
