@@ -41,7 +41,9 @@ void engine::impl::fail_closed(const std::string& why) {
     if (recovering || stopping) return;
     recovering = true;
     // Owned by the engine: `recovering` is true until it ends; stop() ends it at its next sleep.
-    asio::co_spawn(executor, recover(), asio::detached);
+    // It keeps the state alive, so that it may resume after the engine is gone and just end.
+    asio::co_spawn(
+        executor, [keep = shared_from_this()] { return keep->recover(); }, asio::detached);
 }
 
 asio::awaitable<bool> engine::impl::audit(boost::json::object record) {

@@ -165,6 +165,15 @@ engine::engine(std::unique_ptr<impl> state) : impl_(std::move(state)) {
     impl_->self = this;
 }
 engine::~engine() {
+    // Coroutines of the engine that are still suspended see the stop when they resume (they
+    // share the state) and end without touching the borrowed ledger or writer.
+    impl_->stopping = true;
+    impl_->self = nullptr;
+    for (auto* timer : impl_->sleeping) timer->cancel();
+    for (auto& [name, loop] : impl_->loops) {
+        loop->stopped = true;
+        if (loop->sleeping != nullptr) loop->sleeping->cancel();
+    }
     // The worker may still hold a write of an abandoned run (drain timed out): let it finish
     // before the ledger and the writer it uses go away.
     if (impl_->worker) impl_->worker->join();
@@ -289,10 +298,13 @@ void engine::start_schedule() {
     if (impl_->following || impl_->options.plan || impl_->options.dry_run) return;
     impl_->following = true;
     // Owned by the engine: `following` is true until it ends, and drain() waits for that.
-    asio::co_spawn(impl_->executor, impl_->confirmations_loop(), [this](std::exception_ptr e) {
-        impl_->following = false;
-        if (e) impl_->fail_closed("the confirmation follow-up ended by an internal error");
-    });
+    auto keep = impl_;
+    asio::co_spawn(
+        impl_->executor, [keep] { return keep->confirmations_loop(); },
+        [keep](std::exception_ptr e) {
+            keep->following = false;
+            if (e) keep->fail_closed("the confirmation follow-up ended by an internal error");
+        });
 }
 
 void engine::stop() {

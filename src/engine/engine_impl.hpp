@@ -104,7 +104,7 @@ std::vector<call_target> targets_of(const std::vector<std::string>& threat_ids,
 
 namespace s1pilot::engine {
 
-struct engine::impl {
+struct engine::impl : std::enable_shared_from_this<engine::impl> {
     engine* self = nullptr;
     boost::asio::any_io_executor executor;
     std::shared_ptr<const snapshot> current;

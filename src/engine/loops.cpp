@@ -14,14 +14,16 @@ namespace {
 
 /// The loop itself: first run after `delay`, then every `every`, start to start (a run longer
 /// than `every` is followed at once). Ends when its loop is stopped or the engine stops.
-asio::awaitable<void> poll(engine& owner, engine::impl& state, std::shared_ptr<detail::playbook_loop> loop,
+asio::awaitable<void> poll(std::shared_ptr<engine::impl> keep, std::shared_ptr<detail::playbook_loop> loop,
                            std::chrono::milliseconds delay) {
+    engine::impl& state = *keep;
     if (!co_await state.sleep(delay, loop.get())) co_return;
     while (!loop->stopped && !state.stopping) {
         const auto due = state.services.clock->steady_now() + loop->every;
         trigger t;
         t.source = "schedule";
-        co_await owner.run_now(loop->playbook, t);
+        if (state.self == nullptr) break;  // the engine is gone
+        co_await state.self->run_now(loop->playbook, t);
         if (loop->stopped || state.stopping) break;
         const auto left = due - state.services.clock->steady_now();
         if (left > std::chrono::steady_clock::duration::zero() && !co_await state.sleep(left, loop.get())) break;
@@ -39,14 +41,14 @@ void engine::impl::start_loop(const config::playbook& p) {
     const auto delay = first_delay(loop->every, options.max_splay, services.random());
     ++live_loops;
     // Owned by the engine: `live_loops` counts it until it ends, and drain() waits for that.
-    engine* owner = self;
-    asio::co_spawn(executor, poll(*owner, *this, loop, delay), [this, name = p.name](std::exception_ptr e) {
-        --live_loops;
+    auto keep = shared_from_this();
+    asio::co_spawn(executor, poll(keep, loop, delay), [keep, name = p.name](std::exception_ptr e) {
+        --keep->live_loops;
         if (!e) return;
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
-            fail_closed("schedule of playbook '" + name + "' ended by an internal error: " + ex.what());
+            keep->fail_closed("schedule of playbook '" + name + "' ended by an internal error: " + ex.what());
         }
     });
     log_info("playbook scheduled", {{"playbook", p.name},

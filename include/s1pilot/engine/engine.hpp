@@ -181,7 +181,9 @@ public:
 
 private:
     explicit engine(std::unique_ptr<impl> state);
-    std::unique_ptr<impl> impl_;
+    /// Shared with the engine's own coroutines (recovery, loops, the confirmation follow-up):
+    /// one that resumes after the engine is gone finds its state, sees the stop, and ends.
+    std::shared_ptr<impl> impl_;
 };
 
 }  // namespace s1pilot::engine
