@@ -33,12 +33,14 @@ struct outcome {
     state::confirmation_counts confirmations;
 };
 
-/// What `once` says of accepted actions the agents have not confirmed (DESIGN §4).
+/// What `once` says of the mitigations and isolations the console accepted (DESIGN §4): the
+/// ledger's counts, so an analyst sees at once what the agents have not carried out.
 void print_confirmations(const state::confirmation_counts& c) {
-    if (c.sent + c.unconfirmed + c.confirmed_failed == 0) return;
+    if (c.confirmed + c.sent + c.unconfirmed + c.confirmed_failed == 0) return;
     std::printf(
-        "confirmations: %zu awaiting the agents, %zu unconfirmed, %zu confirmed failed (docs/confirmation.md)\n",
-        c.sent, c.unconfirmed, c.confirmed_failed);
+        "confirmations: %zu confirmed, %zu awaiting the agents, %zu unconfirmed, %zu confirmed failed "
+        "(docs/confirmation.md)\n",
+        c.confirmed, c.sent, c.unconfirmed, c.confirmed_failed);
 }
 
 }  // namespace
