@@ -83,6 +83,36 @@ client::client(net::transport& transport, client_settings settings, console_limi
       sleep_(sleep ? std::move(sleep) : sleeper(timer_sleep)),
       random_(random ? std::move(random) : default_random()) {}
 
+namespace {
+
+/// The last attempt was not retried: its failure, its redacted API errors, and whether its effect
+/// is unknown. A write that was sent but whose answer could not be read (too large, malformed
+/// head) is unknown, whatever the outcome's name says.
+void end_without_retry(call_result<net::response>& out, classified& what, const policy::decision& next, bool answered,
+                       bool write_sent_unanswered, const std::string& token) {
+    for (auto& e : what.api_errors) {
+        e.title = redact(std::move(e.title), token);
+        e.detail = redact(std::move(e.detail), token);
+    }
+    out.error.api_errors = std::move(what.api_errors);
+    out.error.outcome = what.outcome;
+    if (answered) out.error.code = core::errc::api_error;
+    out.error.message = out.attempts.back().error + " (" + std::string(next.reason) + ")";
+    out.status = next.step == policy::next_step::reconcile ? call_status::reconcile_needed : call_status::failed;
+    if (write_sent_unanswered && out.status == call_status::failed) out.status = call_status::reconcile_needed;
+}
+
+}  // namespace
+
+void client::throttled(policy::rate_limiter& limiter, const net::request& req,
+                       std::optional<std::chrono::milliseconds> retry_after, policy::steady_time now) {
+    limiter.on_throttled(now, retry_after);
+    if (!settings_.on_throttled) return;
+    const auto query = req.target.find('?');
+    settings_.on_throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query), retry_after,
+                            duration_cast<milliseconds>(limiter.paused_for(now)), limiter.current_rate(now)});
+}
+
 asio::awaitable<call_result<net::response>> client::execute(net::request req) {
     call_result<net::response> out;
     out.method = req.method;
@@ -138,15 +168,7 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
         record.error = redact(what.message, settings_.token);
         out.attempts.push_back(record);
 
-        if (what.outcome == policy::outcome::throttled) {
-            limiter.on_throttled(now, what.retry_after);
-            if (settings_.on_throttled) {
-                const auto query = req.target.find('?');
-                settings_.on_throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query),
-                                        what.retry_after, duration_cast<milliseconds>(limiter.paused_for(now)),
-                                        limiter.current_rate(now)});
-            }
-        }
+        if (what.outcome == policy::outcome::throttled) throttled(limiter, req, what.retry_after, now);
         if (what.outcome == policy::outcome::success) {
             out.status = call_status::success;
             out.value = std::move(*answer);
@@ -158,20 +180,8 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
             backoff = next.delay;
             continue;
         }
-        for (auto& e : what.api_errors) {
-            e.title = redact(std::move(e.title), settings_.token);
-            e.detail = redact(std::move(e.detail), settings_.token);
-        }
-        out.error.api_errors = std::move(what.api_errors);
-        out.error.outcome = what.outcome;
-        if (answer) out.error.code = core::errc::api_error;
-        out.error.message = record.error + " (" + std::string(next.reason) + ")";
-        out.status = next.step == policy::next_step::reconcile ? call_status::reconcile_needed : call_status::failed;
-        // A write whose answer could not be read (too large, malformed head) was sent: its
-        // effect is unknown, whatever the outcome's name says.
-        if (!idempotent && !answer && answer.error().request_sent && out.status == call_status::failed) {
-            out.status = call_status::reconcile_needed;
-        }
+        const bool sent_unanswered = !answer && answer.error().request_sent;
+        end_without_retry(out, what, next, answer.has_value(), !idempotent && sent_unanswered, settings_.token);
         co_return out;
     }
 }

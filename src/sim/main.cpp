@@ -52,16 +52,73 @@ bool parse_agent_flags(const std::string& delay, const std::string& offline, s1s
     return true;
 }
 
+/// Flags whose values are parsed after CLI11 has read them (so that the message names the flag).
+struct text_flags {
+    std::string listen = "127.0.0.1:8443", now_text, rate_limits, faults, max_body = "16MiB", answers = "detailed",
+                agent_delay = "0", agents_offline = "0";
+};
+
+/// The flags given as text, checked and turned into the simulator's and the server's options.
+/// False after saying on stderr which flag is wrong and why.
+bool apply_flags(const text_flags& text, s1sim::simulator_options& sim, s1sim::server_options& net) {
+    if (net.cert_file.empty() != net.key_file.empty()) {
+        std::cerr << "s1sim: --cert and --key go together\n";
+        return false;
+    }
+    if (!split_listen(text.listen, net.host, net.port)) {
+        std::cerr << "s1sim: --listen: expected HOST:PORT, got '" << text.listen << "'\n";
+        return false;
+    }
+    if (!text.now_text.empty()) {
+        sim.now = s1pilot::core::parse_timestamp(text.now_text);
+        if (!sim.now) {
+            std::cerr << "s1sim: --now: expected a UTC time such as 2024-05-01T00:00:00Z, got '" << text.now_text
+                      << "'\n";
+            return false;
+        }
+    }
+    std::string error;
+    if (!text.rate_limits.empty()) {
+        auto parsed = s1sim::parse_rate_limits(text.rate_limits, error);
+        if (!parsed) {
+            std::cerr << "s1sim: --" << error << '\n';
+            return false;
+        }
+        sim.rate_limits = *parsed;
+    }
+    if (!text.faults.empty()) {
+        auto parsed = s1sim::parse_faults(text.faults, error);
+        if (!parsed) {
+            std::cerr << "s1sim: --" << error << '\n';
+            return false;
+        }
+        sim.faults = *parsed;
+    }
+    if (auto style = s1sim::parse_answer_style(text.answers)) {
+        sim.answers = *style;
+    } else {
+        std::cerr << "s1sim: --answers: expected detailed or minimal, got '" << text.answers << "'\n";
+        return false;
+    }
+    if (!parse_agent_flags(text.agent_delay, text.agents_offline, sim)) return false;
+    auto size = s1pilot::core::parse_size(text.max_body);
+    if (!size || *size == 0) {
+        std::cerr << "s1sim: --max-body: expected a size such as 16MiB, got '" << text.max_body << "'\n";
+        return false;
+    }
+    sim.max_body = static_cast<std::size_t>(*size);
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"s1sim: a SentinelOne Management API v2.1 console simulator (HTTPS)"};
-    std::string listen = "127.0.0.1:8443", now_text, rate_limits, faults, max_body = "16MiB", answers = "detailed",
-                agent_delay = "0", agents_offline = "0";
+    text_flags text;
     s1sim::simulator_options sim;
     s1sim::server_options net;
     net.handle_signals = true;
-    app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
+    app.add_option("--listen", text.listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
     app.add_option("--cert", net.cert_file, "PEM certificate chain (default: a generated one)");
     app.add_option("--key", net.key_file, "PEM private key for --cert");
     app.add_option("--write-ca", net.write_ca, "write the generated CA certificate (PEM) to this file");
@@ -71,74 +128,30 @@ int main(int argc, char** argv) {
     app.add_option("--read-only-token", sim.read_only_token, "a second token that may read but gets 403 on actions");
     app.add_option("--threats", sim.threats, "number of threats to generate")->capture_default_str();
     app.add_option("--seed", sim.seed, "seed of the generated dataset and request ids")->capture_default_str();
-    app.add_option("--now", now_text, "generate threats dated before this UTC time (default: now)");
+    app.add_option("--now", text.now_text, "generate threats dated before this UTC time (default: now)");
     app.add_option("--dataset", sim.dataset_file, "load threats from a GET /threats-shaped JSON file instead");
     app.add_flag("--strict-filters", sim.strict_filters, "answer 400 to an action whose filter is empty");
-    app.add_option("--answers", answers,
+    app.add_option("--answers", text.answers,
                    "what a mitigation's answer says: detailed (affected and details[] per threat) or minimal "
                    "(affected only, as the real console mostly answers)")
         ->capture_default_str();
-    app.add_option("--agent-delay", agent_delay,
+    app.add_option("--agent-delay", text.agent_delay,
                    "how long an agent takes to carry out a mitigation or an isolation (e.g. 2s, 250ms); until then "
                    "its entry is pending and the agent disconnecting; 0 = at once")
         ->capture_default_str();
-    app.add_option("--agents-offline", agents_offline,
+    app.add_option("--agents-offline", text.agents_offline,
                    "the fraction of agents (0..1, drawn from --seed) that are offline (agentIsActive false) and carry "
                    "out nothing until POST /_sim/agents/<agentId>/online")
         ->capture_default_str();
-    app.add_option("--rate-limit", rate_limits, "token buckets, e.g. read=10/s:burst=50,write=100/s");
-    app.add_option("--faults", faults,
+    app.add_option("--rate-limit", text.rate_limits, "token buckets, e.g. read=10/s:burst=50,write=100/s");
+    app.add_option("--faults", text.faults,
                    "e.g. status500=0.02,status503=0.01,reset=0.01,latency=5ms,drop_after_apply=0.1,"
                    "mitigation_failed=0.1");
     app.add_option("--journal", sim.journal_file, "append every request received as a JSON line to this file");
-    app.add_option("--max-body", max_body, "larger request bodies are answered 413")->capture_default_str();
+    app.add_option("--max-body", text.max_body, "larger request bodies are answered 413")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
-    if (net.cert_file.empty() != net.key_file.empty()) {
-        std::cerr << "s1sim: --cert and --key go together\n";
-        return 2;
-    }
-    if (!split_listen(listen, net.host, net.port)) {
-        std::cerr << "s1sim: --listen: expected HOST:PORT, got '" << listen << "'\n";
-        return 2;
-    }
-    if (!now_text.empty()) {
-        sim.now = s1pilot::core::parse_timestamp(now_text);
-        if (!sim.now) {
-            std::cerr << "s1sim: --now: expected a UTC time such as 2024-05-01T00:00:00Z, got '" << now_text << "'\n";
-            return 2;
-        }
-    }
-    std::string error;
-    if (!rate_limits.empty()) {
-        auto parsed = s1sim::parse_rate_limits(rate_limits, error);
-        if (!parsed) {
-            std::cerr << "s1sim: --" << error << '\n';
-            return 2;
-        }
-        sim.rate_limits = *parsed;
-    }
-    if (!faults.empty()) {
-        auto parsed = s1sim::parse_faults(faults, error);
-        if (!parsed) {
-            std::cerr << "s1sim: --" << error << '\n';
-            return 2;
-        }
-        sim.faults = *parsed;
-    }
-    if (auto style = s1sim::parse_answer_style(answers)) {
-        sim.answers = *style;
-    } else {
-        std::cerr << "s1sim: --answers: expected detailed or minimal, got '" << answers << "'\n";
-        return 2;
-    }
-    if (!parse_agent_flags(agent_delay, agents_offline, sim)) return 2;
-    auto size = s1pilot::core::parse_size(max_body);
-    if (!size || *size == 0) {
-        std::cerr << "s1sim: --max-body: expected a size such as 16MiB, got '" << max_body << "'\n";
-        return 2;
-    }
-    sim.max_body = static_cast<std::size_t>(*size);
+    if (!apply_flags(text, sim, net)) return 2;
 
     try {
         auto started = std::chrono::steady_clock::now();

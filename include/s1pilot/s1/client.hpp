@@ -104,6 +104,9 @@ public:
 private:
     /// Sends with pacing and retries; success means a 2xx response.
     boost::asio::awaitable<call_result<net::response>> execute(net::request req);
+    /// A 429: pauses the class of calls and tells the engine (a warning and a counter).
+    void throttled(policy::rate_limiter& limiter, const net::request& req,
+                   std::optional<std::chrono::milliseconds> retry_after, policy::steady_time now);
 
     net::transport& transport_;
     client_settings settings_;
