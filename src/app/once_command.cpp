@@ -63,6 +63,17 @@ std::unique_ptr<engine::engine> make_engine(daemon_state& state, const core::clo
 namespace {
 
 int run_once(const common_options& common, const once_options& options, bool plan) {
+    // Flags first: a usage error says so before anything is loaded or opened.
+    std::chrono::milliseconds confirm_wait{0};
+    if (!options.confirm_wait.empty()) {
+        auto parsed = core::parse_duration(options.confirm_wait);
+        if (!parsed) {
+            std::fprintf(stderr, "s1pilot: --confirm-wait: expected a duration such as 30s or 5m, got '%s'\n",
+                         options.confirm_wait.c_str());
+            return exit_usage;
+        }
+        confirm_wait = *parsed;
+    }
     core::system_clock clock;
     auto set = set_up({common.config_path, options.playbooks, plan}, clock);
     if (auto* code = std::get_if<int>(&set)) return *code;
@@ -77,16 +88,6 @@ int run_once(const common_options& common, const once_options& options, bool pla
     auto eng = make_engine(state, clock, ioc.get_executor(), engine_options, exit);
     if (!eng) return exit;
 
-    std::chrono::milliseconds confirm_wait{0};
-    if (!options.confirm_wait.empty()) {
-        auto parsed = core::parse_duration(options.confirm_wait);
-        if (!parsed) {
-            std::fprintf(stderr, "s1pilot: --confirm-wait: expected a duration such as 30s or 5m, got '%s'\n",
-                         options.confirm_wait.c_str());
-            return exit_usage;
-        }
-        confirm_wait = *parsed;
-    }
     std::optional<outcome> result;
     std::exception_ptr failure;
     const bool follow = !plan && !options.dry_run;

@@ -53,6 +53,11 @@ grep -qx "invalid: 1 error, 0 warnings in 1 file" "$work/out" || fail "summary: 
 grep -qx "$work/playbooks/broken.yaml:4:3: unknown key \"clasifications\" in match; did you mean \"classifications\"?" \
     "$work/err" || fail "diagnostic: $(cat "$work/err")"
 
+# a wait that is not a duration is a usage error, named before anything is loaded
+expect 2 -- "$bin" once -c "$work/no-such-config.yaml" --confirm-wait soon
+grep -qxF "s1pilot: --confirm-wait: expected a duration such as 30s or 5m, got 'soon'" "$work/err" ||
+    fail "confirm-wait diagnostic: $(cat "$work/err")"
+
 # a comma inside a list item would reach the console as a separator: refused where it stands
 comma="$src/tests/data/config/invalid/comma-in-list-value.yaml"
 expect 3 -- "$bin" validate "$comma"

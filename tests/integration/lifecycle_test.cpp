@@ -173,6 +173,10 @@ TEST(Lifecycle, SigtermCutsARetryAfterWaitShortAndNothingIsSentAfterIt) {
     EXPECT_EQ(*code, 0) << daemon->stderr_text();
     EXPECT_LT(took, 10s);  // the wait was 30 s: cut short, not waited out
     EXPECT_EQ(s.sim->requests().size(), seen) << "a request was sent after the signal";
+    // Every 429 is a warning an operator can read.
+    EXPECT_TRUE(contains(daemon->stderr_text(), "the console answered 429: pausing this class of calls"))
+        << daemon->stderr_text();
+    EXPECT_TRUE(contains(daemon->stderr_text(), "retry_after=30s")) << daemon->stderr_text();
     s.s1pilot.expect_token_never_written();
 }
 

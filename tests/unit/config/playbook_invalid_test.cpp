@@ -105,6 +105,8 @@ const std::vector<invalid_case> cases{
       R"(comma-in-list-value.yaml:7:7: filePath__contains: "a,b,c" contains a comma, which the console reads as )"
       R"(a list separator (it would match "a", "b" or "c" on their own); write separate list items ["a", "b", )"
       R"("c"] if any alone should match, or search for the whole text with the string filter query: "a,b,c")"}},
+    {"bad-confirm-within.yaml",
+     {"bad-confirm-within.yaml:5:19: limits.confirm_within: expected between 10s and 7d, not 2s"}},
     {"tab-indentation.yaml",
      {"tab-indentation.yaml:3:9: invalid YAML: illegal map value; YAML indentation must use spaces, not tabs"}},
 };
