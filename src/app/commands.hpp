@@ -30,5 +30,6 @@ void add_version_command(CLI::App& app, int& exit);
 void add_once_command(CLI::App& app, const common_options& common, int& exit);  ///< once and plan
 void add_run_command(CLI::App& app, const common_options& common, int& exit);
 void add_audit_command(CLI::App& app, int& exit);
+void add_admin_commands(CLI::App& app, const common_options& common, int& exit);  ///< health and status
 
 }  // namespace s1pilot::app

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     app::add_once_command(app, common, exit);
     app::add_run_command(app, common, exit);
     app::add_audit_command(app, exit);
-    // The admin listener's step adds health here.
+    app::add_admin_commands(app, common, exit);
 
     try {
         app.parse(argc, argv);

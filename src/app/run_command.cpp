@@ -4,12 +4,14 @@
 #include "s1pilot/config/defaults.hpp"
 #include "s1pilot/engine/engine.hpp"
 #include "s1pilot/engine/logging.hpp"
+#include "s1pilot/ops/admin.hpp"
 #include "s1pilot/ops/notifier.hpp"
 #include "s1pilot/ops/service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "commands.hpp"
@@ -20,6 +22,41 @@ namespace s1pilot::app {
 namespace {
 
 namespace asio = boost::asio;
+
+/// POST routes without a token would refuse every trigger: a webhook playbook needs one.
+bool webhooks_have_a_token(const daemon_state& state) {
+    if (!state.config.admin.token.empty()) return true;
+    for (const auto& p : state.playbooks) {
+        if (!p.trigger.webhook) continue;
+        std::fprintf(stderr,
+                     "s1pilot: playbook '%s' has trigger.webhook: true, but admin.token is not configured: the admin "
+                     "listener's POST routes need it (admin: {token: {file: ...}})\n",
+                     p.name.c_str());
+        return false;
+    }
+    return true;
+}
+
+/// The admin listener, answering /healthz from the first moment. Null (after saying why) when
+/// its address cannot be bound.
+std::unique_ptr<ops::admin_listener> listen(const daemon_state& state, engine::engine& eng, ops::service& daemon,
+                                            asio::any_io_executor executor) {
+    const auto& admin = state.config.admin;
+    auto handler = ops::make_admin_handler({eng, [&daemon] { return daemon.ready(); },
+                                            [&daemon] { return daemon.reloads(); },
+                                            [&daemon] { return daemon.rejections(); },
+                                            std::string(admin.token.reveal())});
+    auto started = ops::admin_listener::start(executor, admin.host, admin.port, std::move(handler));
+    if (auto* error = std::get_if<std::string>(&started)) {
+        engine::log_error("cannot start the admin listener", {{"error", *error}});
+        return nullptr;
+    }
+    auto listener = std::move(std::get<std::unique_ptr<ops::admin_listener>>(started));
+    engine::log_info("admin listener ready",
+                     {{"listen", admin.host + ":" + std::to_string(listener->port())},
+                      {"post_routes", admin.token.empty() ? "disabled (no admin.token)" : "enabled"}});
+    return listener;
+}
 
 struct run_options {
     bool dry_run = false;
@@ -38,6 +75,7 @@ int run_daemon(const common_options& common, const run_options& options) {
     auto set = set_up({common.config_path, {}, false}, clock);
     if (auto* code = std::get_if<int>(&set)) return *code;
     auto& state = std::get<daemon_state>(set);
+    if (!webhooks_have_a_token(state)) return exit_invalid;
     if (!audit_start(state, "run", options.dry_run)) return exit_failure;
 
     engine::engine_options engine_options;
@@ -53,8 +91,11 @@ int run_daemon(const common_options& common, const run_options& options) {
     const std::string config_path = common.config_path;
     ops::service daemon(
         *eng, *notify, [config_path] { return config::load_config(config_path); }, &signals, service_options);
+    auto admin = listen(state, *eng, daemon, ioc.get_executor());
+    if (!admin) return exit_failure;
     std::exception_ptr failure;
     asio::co_spawn(ioc, daemon.run(), [&](std::exception_ptr e, int code) {
+        admin->stop();
         failure = e;
         exit = code;
         if (e || !daemon.drained()) ioc.stop();

@@ -116,8 +116,15 @@ private:
                 if (id && t.id == *id) threat = &t;
             const auto detail = decode_detail(c->row.detail);
             const mitigation_baseline* baseline = detail && detail->baseline ? &*detail->baseline : nullptr;
-            apply(*c, judge_confirmation(expected, threat, baseline, now, c->confirm_by), now);
+            const auto check = judge_confirmation(expected, threat, baseline, now, c->confirm_by);
+            if (check.state == confirmation_state::confirmed && threat != nullptr && threat->created_at)
+                contained(c->row.playbook, c->row.action_key, *threat->created_at);
+            apply(*c, check, now);
         }
+    }
+
+    void contained(const std::string& playbook, const std::string& action_key, core::timestamp created) {
+        if (const auto* p = engine_.current->find(playbook)) engine_.observe_contained(*p, action_key, {created});
     }
 
     /// One record per (run, action, outcome, last status, offline), and the log lines a SOC reads.

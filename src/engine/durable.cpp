@@ -50,7 +50,10 @@ asio::awaitable<bool> engine::impl::audit(boost::json::object record) {
     if (services.audit == nullptr || options.plan) co_return true;
     auto* writer = services.audit;
     auto r = co_await on_worker([&] { return writer->append(record); });
-    if (r) co_return true;
+    if (r) {
+        metrics->observe_record(record);
+        co_return true;
+    }
     fail_closed("audit log: " + r.error().message);
     co_return false;
 }

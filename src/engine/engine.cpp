@@ -81,16 +81,7 @@ std::variant<detail::session_ptr, std::string> make_session(engine::impl& state,
     settings.token = std::string(console.token.reveal());
     settings.retry = {retry.max_attempts, retry.base, retry.cap};
     settings.interrupted = [&state] { return state.stopping; };
-    // Every 429 is worth a line: it means our pacing and the console's disagree.
-    settings.on_throttled = [name = console.name, raw = session.get()](const s1::throttle_event& e) {
-        ++raw->throttled;
-        log_warn("the console answered 429: pausing this class of calls",
-                 {{"console", name},
-                  {"call", e.call},
-                  {"retry_after", e.retry_after ? core::format_duration(*e.retry_after) : std::string("none")},
-                  {"pause", core::format_duration(e.pause)},
-                  {"rate_now", fmt::format("{:.2f}/s", e.rate_now)}});
-    };
+    settings.observe = state.observers_for(console.name, session.get());
     s1::sleeper sleep = [&state](std::chrono::nanoseconds d) -> asio::awaitable<void> { co_await state.sleep(d); };
     session->client = std::make_unique<s1::client>(
         *session->transport, std::move(settings), s1::console_limits{*session->read, *session->write, *session->budget},
@@ -152,12 +143,18 @@ std::variant<std::unique_ptr<engine>, std::string> engine::create(asio::any_io_e
     state->services = std::move(services);
     state->options = options;
     state->worker = std::make_unique<asio::thread_pool>(1);
+    if (state->services.metrics == nullptr) {
+        state->own_metrics = std::make_unique<core::metrics_registry>();
+        state->services.metrics = state->own_metrics.get();
+    }
+    state->metrics = std::make_unique<engine_metrics>(*state->services.metrics);
     auto snap = make_snapshot(std::move(config), std::move(playbooks), 1);
     if (auto* error = std::get_if<std::string>(&snap)) return *error;
     state->current = std::get<std::shared_ptr<const snapshot>>(snap);
     auto sessions = make_sessions(*state, state->current->config, {});
     if (auto* error = std::get_if<std::string>(&sessions)) return *error;
     state->sessions = std::move(std::get<0>(sessions));
+    state->metrics->publish_playbooks(state->current->playbooks);
     return std::unique_ptr<engine>(new engine(std::move(state)));
 }
 
@@ -207,6 +204,7 @@ reload_report engine::reload(config::daemon_config config, std::vector<config::p
         if (snap->find(p.name) == nullptr) report.removed.push_back(p.name);
     impl_->sessions = std::move(std::get<0>(sessions));
     impl_->current = snap;
+    impl_->metrics->publish_playbooks(snap->playbooks);
     if (impl_->scheduling && !impl_->stopping) {
         for (const auto& name : report.removed) impl_->stop_loop(name);
         for (const auto& name : report.changed) impl_->stop_loop(name);
@@ -227,69 +225,6 @@ asio::awaitable<bool> engine::record(boost::json::object fields) {
 
 std::shared_ptr<const snapshot> engine::current() const {
     return impl_->current;
-}
-
-asio::awaitable<run_report> engine::run_now(std::string_view playbook, trigger t) {
-    const std::string name(playbook);
-    if (impl_->current->find(name) == nullptr) {
-        run_report unknown;
-        unknown.playbook = name;
-        unknown.outcome = run_outcome::failed;
-        unknown.error = "no playbook named '" + name + "' is loaded";
-        co_return unknown;
-    }
-    trigger_gate& gate = impl_->gates[name];
-    if (!gate.arrive(t)) {
-        run_report coalesced;
-        coalesced.playbook = name;
-        coalesced.outcome = run_outcome::coalesced;
-        log_info("trigger coalesced into the next run", {{"playbook", name}, {"trigger", t.source}});
-        co_return coalesced;
-    }
-    ++impl_->active_runs;
-    run_report report;
-    std::optional<trigger> next = std::move(t);
-    try {
-        while (next) {
-            // Each run takes the snapshot current at its start (a reload may land between runs).
-            const auto snap = impl_->current;
-            const config::playbook* p = snap->find(name);
-            if (p == nullptr) {
-                report = {};
-                report.playbook = name;
-                report.outcome = run_outcome::failed;
-                report.error = "playbook '" + name + "' was removed by a reload";
-            } else {
-                report = co_await impl_->execute_run(snap, *p, *next);
-            }
-            next = gate.finish();
-        }
-    } catch (...) {
-        // A bug, not an expected failure: keep the gate usable, then let the owner see it.
-        while (gate.finish()) {
-        }
-        --impl_->active_runs;
-        throw;
-    }
-    --impl_->active_runs;
-    co_return report;
-}
-
-asio::awaitable<run_report> engine::run_now(std::string_view playbook) {
-    return run_now(playbook, trigger{});
-}
-
-asio::awaitable<std::vector<run_report>> engine::run_all(std::vector<std::string> names, std::string source) {
-    std::vector<run_report> reports;
-    if (names.empty()) {
-        for (const auto& p : impl_->current->playbooks) names.push_back(p.name);
-    }
-    for (const auto& name : names) {
-        trigger t;
-        t.source = source;
-        reports.push_back(co_await run_now(name, t));
-    }
-    co_return reports;
 }
 
 void engine::start_schedule() {

@@ -8,6 +8,7 @@
 #include "s1pilot/engine/effects.hpp"
 #include "s1pilot/engine/engine.hpp"
 #include "s1pilot/engine/events.hpp"
+#include "s1pilot/engine/metrics.hpp"
 #include "s1pilot/engine/plan.hpp"
 #include "s1pilot/policy/rate_limiter.hpp"
 #include "s1pilot/policy/retry.hpp"
@@ -34,6 +35,8 @@ struct console_session {
     std::unique_ptr<policy::retry_budget> budget;
     std::unique_ptr<s1::client> client;
     std::uint64_t throttled = 0;  ///< 429s from this console (each logged as a warning)
+    std::string last_error;       ///< the last failed attempt's error (redacted)
+    std::optional<core::timestamp> last_error_at;
 };
 using session_ptr = std::shared_ptr<console_session>;
 
@@ -93,6 +96,7 @@ struct playbook_loop {
     std::string playbook;
     std::chrono::milliseconds every{};
     bool stopped = false;
+    std::optional<core::timestamp> next_run;  ///< when its wait ends (for the status)
     boost::asio::steady_timer* sleeping = nullptr;  ///< its wait in progress: stopping the loop cancels it
 };
 
@@ -123,6 +127,15 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     std::size_t live_loops = 0;
     std::uint64_t dry_runs = 0;
     std::uint64_t reconcile_batches = 0;
+    std::unique_ptr<core::metrics_registry> own_metrics;  ///< when services.metrics is null
+    std::unique_ptr<engine_metrics> metrics;
+    std::optional<std::chrono::steady_clock::time_point> metrics_refreshed;
+    /// Per playbook: its last run and counts since the process started (the status).
+    struct run_history {
+        std::optional<last_run> last;
+        std::size_t runs = 0, held = 0, failed = 0;
+    };
+    std::map<std::string, run_history> history;
     /// The one thread that touches the ledger and the audit writer. Declared last: destroyed
     /// (joined) first, while everything its work refers to still exists.
     std::unique_ptr<boost::asio::thread_pool> worker;
@@ -187,6 +200,14 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     /// One run from start to summary (run.cpp), on the snapshot it was given.
     boost::asio::awaitable<run_report> execute_run(std::shared_ptr<const snapshot> snap, const config::playbook& p,
                                                    const trigger& t);
+
+    /// Runs `name` and then every trigger coalesced meanwhile (the gate has let it in).
+    boost::asio::awaitable<run_report> run_gated(std::string name, trigger t);
+    /// The observers that feed a console's metrics and status (observe.cpp).
+    s1::call_observers observers_for(const std::string& console, detail::console_session* session);
+    /// A time-to-contain observation for `threats` of `playbook` done now by `action_key`.
+    void observe_contained(const config::playbook& p, std::string_view action_key,
+                           const std::vector<core::timestamp>& created);
 
     /// The poll loop of one playbook (loops.cpp).
     void start_loop(const config::playbook& p);

@@ -17,6 +17,7 @@ namespace {
 asio::awaitable<void> poll(std::shared_ptr<engine::impl> keep, std::shared_ptr<detail::playbook_loop> loop,
                            std::chrono::milliseconds delay) {
     engine::impl& state = *keep;
+    loop->next_run = state.services.clock->now() + std::chrono::duration_cast<std::chrono::microseconds>(delay);
     if (!co_await state.sleep(delay, loop.get())) co_return;
     while (!loop->stopped && !state.stopping) {
         const auto due = state.services.clock->steady_now() + loop->every;
@@ -26,7 +27,10 @@ asio::awaitable<void> poll(std::shared_ptr<engine::impl> keep, std::shared_ptr<d
         co_await state.self->run_now(loop->playbook, t);
         if (loop->stopped || state.stopping) break;
         const auto left = due - state.services.clock->steady_now();
-        if (left > std::chrono::steady_clock::duration::zero() && !co_await state.sleep(left, loop.get())) break;
+        if (left <= std::chrono::steady_clock::duration::zero()) continue;
+        loop->next_run = state.services.clock->now() +
+                         std::chrono::duration_cast<std::chrono::microseconds>(left);
+        if (!co_await state.sleep(left, loop.get())) break;
     }
 }
 

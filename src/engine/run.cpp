@@ -87,7 +87,17 @@ public:
                     job.baselines.emplace(threat, baseline_of(job.expected.mitigation, ref->second->mitigations));
             }
         }
+        const bool confirmed_later = job.confirm_within.has_value();
         auto out = co_await engine_.act_on_batch(run_.id, *run_.session, std::move(job));
+        // An action nothing confirms contains a threat at its 200 (one the agents carry out, at
+        // their confirmation: confirm.cpp).
+        if (!confirmed_later && refs != nullptr) {
+            std::vector<core::timestamp> created;
+            for (const auto& threat : out.done)
+                if (const auto ref = refs->find(threat); ref != refs->end() && ref->second->created_at != core::timestamp{})
+                    created.push_back(ref->second->created_at);
+            engine_.observe_contained(run_.playbook, ledger_key(a), created);
+        }
         report.calls += out.calls;
         report.reconciled += out.reconciled;
         report.threats_done += filter_target ? (out.done.empty() ? 0 : run_.report.acted) : out.done.size();

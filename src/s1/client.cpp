@@ -107,9 +107,9 @@ void end_without_retry(call_result<net::response>& out, classified& what, const 
 void client::throttled(policy::rate_limiter& limiter, const net::request& req,
                        std::optional<std::chrono::milliseconds> retry_after, policy::steady_time now) {
     limiter.on_throttled(now, retry_after);
-    if (!settings_.on_throttled) return;
+    if (!settings_.observe.throttled) return;
     const auto query = req.target.find('?');
-    settings_.on_throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query), retry_after,
+    settings_.observe.throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query), retry_after,
                             duration_cast<milliseconds>(limiter.paused_for(now)), limiter.current_rate(now)});
 }
 
@@ -144,7 +144,10 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
                     (out.attempts.empty() ? std::string() : "; last: " + out.attempts.back().error));
             co_return out;
         }
-        if (wait > nanoseconds::zero()) co_await sleep_(wait);
+        if (wait > nanoseconds::zero()) {
+            if (settings_.observe.rate_waited) settings_.observe.rate_waited(!idempotent, wait);
+            co_await sleep_(wait);
+        }
         if (settings_.interrupted && settings_.interrupted()) {
             give_up("shutting down: attempt " + std::to_string(attempt) + " not sent");
             co_return out;
@@ -167,6 +170,11 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
         record.duration = duration_cast<milliseconds>(now - sent_at);
         record.error = redact(what.message, settings_.token);
         out.attempts.push_back(record);
+        if (settings_.observe.attempted) {
+            const std::string_view target(req.target);
+            settings_.observe.attempted({!idempotent, target.substr(0, target.find('?')), static_cast<int>(record.http_status),
+                                         now - sent_at, record.error});
+        }
 
         if (what.outcome == policy::outcome::throttled) throttled(limiter, req, what.retry_after, now);
         if (what.outcome == policy::outcome::success) {
@@ -177,6 +185,7 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
         const policy::decision next = policy::decide(settings_.retry, what.outcome, attempt, idempotent,
                                                      what.retry_after, random_(), limits_.budget, now);
         if (next.step == policy::next_step::retry) {
+            if (settings_.observe.retried) settings_.observe.retried(!idempotent);
             backoff = next.delay;
             continue;
         }

@@ -147,6 +147,27 @@ result<confirmation_counts> sqlite_ledger::count_confirmations(std::string_view 
     }
 }
 
+result<row_counts> sqlite_ledger::count_rows() {
+    // actions_by_status makes this a scan of a narrow index, not of the rows.
+    static const std::string sql = "SELECT status, count(*) FROM actions GROUP BY status";
+    auto q = database_->prepare(sql, "counting ledger rows");
+    if (!q) return q.error();
+    row_counts out;
+    for (;;) {
+        auto row = q->step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        const auto n = static_cast<std::size_t>(q->integer(1));
+        const auto status = q->text(0);
+        if (status == "pending")
+            out.pending += n;
+        else if (status == "done")
+            out.done += n;
+        else
+            out.failed += n;
+    }
+}
+
 result<std::optional<core::timestamp>> sqlite_ledger::next_confirmation_check() {
     static const std::string sql = "SELECT min(next_check) FROM confirmations WHERE state = 'sent'";
     auto q = database_->prepare(sql, "finding the next confirmation check");

@@ -28,6 +28,8 @@ struct console_settings {
     std::optional<fs::path> playbook_dir{};
     /// The audit log's path instead of `<dir>/audit.jsonl` (e.g. on a small file system).
     std::optional<fs::path> audit_file{};
+    /// A file holding the admin token (mode 0600): POST routes of the admin listener are on.
+    std::optional<fs::path> admin_token_file{};
 };
 
 class pilot {

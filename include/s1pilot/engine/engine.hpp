@@ -22,8 +22,10 @@
 #include "s1pilot/config/defaults.hpp"
 #include "s1pilot/config/playbook.hpp"
 #include "s1pilot/core/clock.hpp"
+#include "s1pilot/core/metrics.hpp"
 #include "s1pilot/engine/report.hpp"
 #include "s1pilot/engine/schedule.hpp"
+#include "s1pilot/engine/status.hpp"
 #include "s1pilot/net/transport.hpp"
 #include "s1pilot/s1/client.hpp"
 #include "s1pilot/state/ledger.hpp"
@@ -56,6 +58,15 @@ struct engine_services {
     transport_factory transports;  ///< empty: an https_client per console
     s1::sleeper sleep;             ///< empty: a steady_timer (tests: advance a manual clock)
     s1::random_source random;      ///< empty: seeded; also drives the schedule's splay
+    core::metrics_registry* metrics = nullptr;  ///< where the engine's metrics go; null: a private registry
+};
+
+/// What start_run did with a trigger.
+enum class start_result {
+    started,    ///< a run began (in the background)
+    coalesced,  ///< a run of the playbook is going: the trigger joins the next one
+    unknown,    ///< no playbook of that name is loaded
+    refused,    ///< not ready, or shutting down: nothing starts
 };
 
 /// A loaded configuration: the daemon configuration and the playbooks, never changed once
@@ -131,6 +142,11 @@ public:
     /// argument temporaries twice.)
     boost::asio::awaitable<run_report> run_now(std::string_view playbook);
 
+    /// Starts a run of `playbook` in the background and says at once what became of the trigger
+    /// (a webhook answers 202 with it). The run is the engine's: drain() waits for it. `ended`,
+    /// when given, gets its report.
+    start_result start_run(std::string_view playbook, trigger t, std::function<void(run_report)> ended = {});
+
     /// Runs the named playbooks (all of them when `names` is empty) one after the other.
     boost::asio::awaitable<std::vector<run_report>> run_all(std::vector<std::string> names, std::string source);
 
@@ -169,6 +185,14 @@ public:
 
     /// The executor the engine runs on.
     boost::asio::any_io_executor executor() const;
+
+    /// Per playbook the last and next run, per console the limiters and the last error.
+    engine_status status() const;
+    /// The registry the engine's metrics are in (services.metrics, or its own).
+    core::metrics_registry& metrics() const noexcept;
+    /// Brings the gauges that need the ledger (rows by status) up to date, at most once per
+    /// `min_interval` (a scrape every few seconds costs nothing more).
+    boost::asio::awaitable<void> refresh_metrics(std::chrono::milliseconds min_interval);
 
     bool ready() const noexcept;
     /// Why the engine is not ready (empty when it is).

@@ -26,6 +26,7 @@ struct threat_ref {
     s1::object_id id = 0;
     s1::object_id agent_id = 0;
     s1::object_id site_id = 0;
+    core::timestamp created_at{};  ///< for time to contain (the epoch when the console omits it)
     std::string threat_name;
     std::string classification;
     std::string computer_name;

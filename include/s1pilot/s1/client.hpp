@@ -42,6 +42,24 @@ struct throttle_event {
     double rate_now = 0;                 ///< the lowered rate, requests per second
 };
 
+/// One attempt of a call, answered or not, for the metrics and the console's status.
+struct attempt_event {
+    bool write = false;                 ///< a POST (the write limiter), else a GET
+    std::string_view path;              ///< the target without its query
+    int http_status = 0;                ///< 0: no answer (connection, TLS, timeout)
+    std::chrono::nanoseconds duration{0};
+    std::string_view error;             ///< why it failed, redacted; empty on success
+};
+
+/// Observers of a client's calls (each optional). They run on the client's thread.
+struct call_observers {
+    std::function<void(const throttle_event&)> throttled;  ///< every 429 (the engine logs and counts it)
+    std::function<void(const attempt_event&)> attempted;   ///< every attempt sent
+    /// Every wait for the rate limit: `write` says which limiter.
+    std::function<void(bool write, std::chrono::nanoseconds waited)> rate_waited;
+    std::function<void(bool write)> retried;  ///< an attempt is followed by another
+};
+
 struct client_settings {
     std::string token;  ///< the API token; only ever written into the Authorization header
     policy::retry_settings retry;
@@ -49,8 +67,7 @@ struct client_settings {
     /// Asked after every wait (backoff, rate limit, Retry-After) and before every attempt: true
     /// means shutting down, and the call ends failed with nothing (more) sent.
     std::function<bool()> interrupted;
-    /// Called on every 429 (the engine logs it and counts it).
-    std::function<void(const throttle_event&)> on_throttled;
+    call_observers observe;
 };
 
 /// Sleeps for a duration (the real one uses a steady_timer; tests advance a manual clock).

@@ -91,6 +91,14 @@ struct confirmation_counts {
     bool operator==(const confirmation_counts&) const = default;
 };
 
+/// Rows of the actions table by status.
+struct row_counts {
+    std::size_t pending = 0;
+    std::size_t done = 0;
+    std::size_t failed = 0;
+    bool operator==(const row_counts&) const = default;
+};
+
 /// A playbook run, for the record and for `s1pilot` tooling.
 struct run_record {
     std::string run_id;
@@ -135,6 +143,8 @@ public:
     [[nodiscard]] virtual result<void> update_confirmations(const std::vector<confirmation>& updates) = 0;
     /// Confirmations by state, of one playbook (every playbook when empty).
     [[nodiscard]] virtual result<confirmation_counts> count_confirmations(std::string_view playbook) = 0;
+    /// Rows by status, across all playbooks (the metrics' gauge; an index keeps it cheap).
+    [[nodiscard]] virtual result<row_counts> count_rows() = 0;
     /// The earliest next check of a `sent` confirmation, if any: when the follow-up must wake.
     [[nodiscard]] virtual result<std::optional<core::timestamp>> next_confirmation_check() = 0;
 

@@ -53,6 +53,7 @@ public:
     [[nodiscard]] result<std::vector<confirmation>> confirmations_due(core::timestamp now, std::size_t limit) override;
     [[nodiscard]] result<void> update_confirmations(const std::vector<confirmation>& updates) override;
     [[nodiscard]] result<confirmation_counts> count_confirmations(std::string_view playbook) override;
+    [[nodiscard]] result<row_counts> count_rows() override;
     [[nodiscard]] result<std::optional<core::timestamp>> next_confirmation_check() override;
     [[nodiscard]] result<std::vector<ledger_entry>> pending() override;
     [[nodiscard]] result<std::optional<ledger_entry>> find(std::string_view playbook, std::string_view action_key,

@@ -79,6 +79,7 @@ public:
         return real_.find_run(id);
     }
     state::result<std::string> next_run_id() override { return real_.next_run_id(); }
+    state::result<state::row_counts> count_rows() override { return real_.count_rows(); }
     state::result<void> integrity_check() override { return real_.integrity_check(); }
 
 protected:

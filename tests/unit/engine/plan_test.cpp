@@ -101,7 +101,7 @@ std::vector<threat_ref> refs(std::size_t n) {
     std::vector<threat_ref> out;
     for (std::size_t i = 0; i < n; ++i)
         out.push_back(
-            {100 + i, 500 + i / 2, 7, "name" + std::to_string(i), "Ransomware", "host" + std::to_string(i), {}});
+            {100 + i, 500 + i / 2, 7, {}, "name" + std::to_string(i), "Ransomware", "host" + std::to_string(i), {}});
     return out;
 }
 
