@@ -6,11 +6,9 @@ WORKDIR /src
 COPY scripts/deps scripts/deps
 RUN scripts/deps
 COPY . .
+# The CMake install rules (cmake/packaging.cmake) are the .deb's: the image gets the same files.
 RUN cmake --preset release && cmake --build --preset release -j"$(nproc)" --target s1pilot s1sim \
- && install -D -m 0755 build/release/s1pilot /out/usr/bin/s1pilot \
- && install -D -m 0755 build/release/s1sim /out/usr/bin/s1sim \
- && install -D -m 0644 config/s1pilot.yaml /out/etc/s1pilot/s1pilot.yaml \
- && cp -r config/playbooks /out/etc/s1pilot/playbooks
+ && DESTDIR=/out cmake --install build/release --prefix /usr --strip
 
 # Runtime: the shared libraries only, a non-root user, nothing written outside /var.
 FROM debian:12-slim
@@ -23,6 +21,8 @@ RUN apt-get update \
 COPY --from=build /out/ /
 USER s1pilot
 VOLUME ["/var/lib/s1pilot", "/var/log/s1pilot"]
-# HEALTHCHECK (`s1pilot health`, probing the admin listener) comes with the ops step.
+# Ready or not, asked of the admin listener that /etc/s1pilot/s1pilot.yaml names: mount the
+# configuration there (docker/compose.yaml does) and the check and the daemon agree.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 CMD ["s1pilot", "health"]
 ENTRYPOINT ["s1pilot"]
 CMD ["run", "-c", "/etc/s1pilot/s1pilot.yaml"]
