@@ -12,6 +12,6 @@ namespace s1pilot::app {
 /// The engine on `executor`, or null after printing why (and setting `exit`).
 std::unique_ptr<engine::engine> make_engine(daemon_state& state, const core::clock& clock,
                                             boost::asio::any_io_executor executor, engine::engine_options options,
-                                            int& exit);
+                                            int& exit, engine::progress_sink progress = {});
 
 }  // namespace s1pilot::app

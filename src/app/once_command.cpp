@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "progress.hpp"
 #include "daemon_setup.hpp"
 #include "engine_factory.hpp"
 
@@ -46,11 +47,13 @@ void print_confirmations(const state::confirmation_counts& c) {
 }  // namespace
 
 std::unique_ptr<engine::engine> make_engine(daemon_state& state, const core::clock& clock,
-                                            asio::any_io_executor executor, engine::engine_options options, int& exit) {
+                                            asio::any_io_executor executor, engine::engine_options options, int& exit,
+                                            engine::progress_sink progress) {
     engine::engine_services services;
     services.ledger = state.ledger.get();
     services.audit = state.audit ? &*state.audit : nullptr;
     services.clock = &clock;
+    services.progress = std::move(progress);
     auto made = engine::engine::create(std::move(executor), state.config, state.playbooks, services, options);
     if (auto* error = std::get_if<std::string>(&made)) {
         std::fprintf(stderr, "s1pilot: %s\n", error->c_str());
@@ -85,7 +88,9 @@ int run_once(const common_options& common, const once_options& options, bool pla
     engine_options.plan = plan;
     asio::io_context ioc{1};
     int exit = exit_ok;
-    auto eng = make_engine(state, clock, ioc.get_executor(), engine_options, exit);
+    std::unique_ptr<terminal_progress> progress;
+    if (progress_wanted(state.config.log)) progress = std::make_unique<terminal_progress>(stderr);
+    auto eng = make_engine(state, clock, ioc.get_executor(), engine_options, exit, sink_for(progress.get()));
     if (!eng) return exit;
 
     std::optional<outcome> result;
@@ -104,6 +109,7 @@ int run_once(const common_options& common, const once_options& options, bool pla
         if (!e) result = std::move(out);
     });
     ioc.run();
+    if (progress) progress->clear();
     if (failure) std::rethrow_exception(failure);
 
     if (state.audit) {

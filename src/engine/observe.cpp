@@ -50,7 +50,15 @@ s1::call_observers engine::impl::observers_for(const std::string& console, detai
             session->last_error_at = clock->now();
         }
     };
-    o.rate_waited = [console, m](bool write, std::chrono::nanoseconds waited) {
+    o.rate_waited = [console, m, progress = services.progress](bool write, std::chrono::nanoseconds waited) {
+        if (progress) {
+            progress_event e;
+            e.what = progress_event::kind::rate_wait;
+            e.detail = console;
+            e.wait = waited;
+            e.write = write;
+            progress(e);
+        }
         m->limiter_waits.inc({console, class_of(write)});
         m->limiter_wait_seconds.inc({console, class_of(write)}, std::chrono::duration<double>(waited).count());
     };

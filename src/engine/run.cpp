@@ -305,6 +305,12 @@ public:
         // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
         std::function<bool(s1::threat_page&)> keep = [&](s1::threat_page& page) {
             for (const auto& record : page.threats) threats.push_back(make_ref(record, details, with_mitigations));
+            if (const auto& progress = engine_.services.progress) {
+                progress_event e;
+                e.playbook = run_.playbook.name;
+                e.done = threats.size();
+                progress(e);
+            }
             return !engine_.stopping;
         };
         auto listing = run_.session->client->for_each_page(run_.match, std::move(keep), s1::page_request{});
@@ -354,8 +360,18 @@ private:
             auto event = skipped_event(run_.id, report.action, plan->no_agent, "the threat has no agent id to isolate");
             if (!co_await engine_.audit(std::move(event))) co_return engine_.not_ready;
         }
+        std::size_t number = 0;
         for (auto& call : plan->calls) {
             if (engine_.stopping) co_return "interrupted by shutdown: later batches not sent";
+            if (const auto& progress = engine_.services.progress) {
+                progress_event e;
+                e.what = progress_event::kind::batch;
+                e.playbook = run_.playbook.name;
+                e.detail = report.action;
+                e.done = ++number;
+                e.total = plan->calls.size();
+                progress(e);
+            }
             if (!co_await steps_.perform(a, report, std::move(call), false, &by_id)) co_return engine_.not_ready;
         }
         co_return std::string();

@@ -50,6 +50,20 @@ namespace s1pilot::engine {
 using transport_factory = std::function<std::variant<std::unique_ptr<net::transport>, std::string>(
     const config::console_config&, boost::asio::any_io_executor)>;
 
+/// How a run is getting on, for a person at a terminal (`once`, `plan`): called on the engine's
+/// thread, often; the sink decides what to show and how often.
+struct progress_event {
+    enum class kind { page, batch, rate_wait };
+    kind what = kind::page;
+    std::string_view playbook;  ///< page, batch
+    std::string_view detail;    ///< batch: the action; rate_wait: the console
+    std::size_t done = 0;       ///< page: threats resolved so far; batch: this batch's number
+    std::size_t total = 0;      ///< batch: batches of the action (0 for page)
+    std::chrono::nanoseconds wait{0};  ///< rate_wait
+    bool write = false;                ///< rate_wait: the write limiter (else the read one)
+};
+using progress_sink = std::function<void(const progress_event&)>;
+
 /// The engine's collaborators. Borrowed: they must outlive the engine.
 struct engine_services {
     state::ledger* ledger = nullptr;  ///< required; read-only for plan
@@ -59,6 +73,7 @@ struct engine_services {
     s1::sleeper sleep;             ///< empty: a steady_timer (tests: advance a manual clock)
     s1::random_source random;      ///< empty: seeded; also drives the schedule's splay
     core::metrics_registry* metrics = nullptr;  ///< where the engine's metrics go; null: a private registry
+    progress_sink progress;                     ///< empty: no progress is reported
 };
 
 /// What start_run did with a trigger.
