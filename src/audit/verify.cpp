@@ -18,10 +18,10 @@ class chain_walker {
 public:
     explicit chain_walker(const std::optional<std::string>& key) : hasher_(key ? chain_hasher(*key) : chain_hasher()) {}
 
-    // The problem with this record, or nullopt when it continues the chain.
-    std::optional<std::string> check(const std::string& line) {
+    // The problem with this record, or nullopt when it continues the chain (then `parsed` holds it).
+    std::optional<std::string> check(const std::string& line, boost::json::value& parsed) {
         boost::system::error_code ec;
-        auto parsed = boost::json::parse(line, ec);
+        parsed = boost::json::parse(line, ec);
         if (ec) return fmt::format("not valid JSON ({})", ec.message());
         if (!parsed.is_object()) return std::string("not a JSON object");
         const auto& record = parsed.as_object();
@@ -77,7 +77,13 @@ std::string verify_problem::to_string() const {
 }
 
 verify_report verify(const std::vector<std::filesystem::path>& files, const std::optional<std::string>& hmac_key) {
+    return verify(files, hmac_key, [](const boost::json::object&, const record_location&) { return true; });
+}
+
+verify_report verify(const std::vector<std::filesystem::path>& files, const std::optional<std::string>& hmac_key,
+                     const record_visitor& visit) {
     chain_walker walker(hmac_key);
+    boost::json::value parsed;
     for (const auto& path : files) {
         std::ifstream in(path, std::ios::binary);
         if (!in) {
@@ -96,8 +102,12 @@ verify_report verify(const std::vector<std::filesystem::path>& files, const std:
                     "incomplete last record (a write was interrupted; s1pilot removes it when it next opens the log)"};
                 return walker.report();
             }
-            if (auto problem = walker.check(line)) {
+            if (auto problem = walker.check(line, parsed)) {
                 walker.report().problem = verify_problem{path.string(), number, std::move(*problem)};
+                return walker.report();
+            }
+            if (!visit(parsed.as_object(), record_location{path, number})) {
+                walker.report().stopped = true;
                 return walker.report();
             }
         }

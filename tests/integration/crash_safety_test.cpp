@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <functional>
 
@@ -172,6 +173,16 @@ TEST(CrashSafety, KilledBetweenIntentAndAnswerNeitherLosesNorRepeatsAnAction) {
     const auto tampered = s.dir / "tampered.jsonl";
     write_text(tampered, tampered_text);
     EXPECT_EQ(s.s1pilot.run({"audit", "verify", tampered.string()}).code, 1);
+    // The SIEM export of the same log: one OCSF event per record; the tampered copy stops at the
+    // altered record and says where.
+    auto exported = s.s1pilot.run({"audit", "export", "--format", "ocsf", audit.string()});
+    EXPECT_EQ(exported.code, 0) << exported.describe();
+    EXPECT_EQ(std::count(exported.out.begin(), exported.out.end(), '\n'),
+              std::count(tampered_text.begin(), tampered_text.end(), '\n'));
+    auto refused = s.s1pilot.run({"audit", "export", "--format", "ecs", tampered.string()});
+    EXPECT_EQ(refused.code, 1) << refused.describe();
+    EXPECT_NE(refused.err.find(tampered.string() + ":"), std::string::npos) << refused.describe();
+    EXPECT_NE(refused.err.find("record(s) exported before the break"), std::string::npos) << refused.describe();
     s.s1pilot.expect_token_never_written();
 }
 

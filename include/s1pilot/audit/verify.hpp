@@ -3,8 +3,11 @@
 // files, the hash chain, and the HMAC when a key is given. The first bad record is named as
 // `file:line: message`, e.g. `audit.jsonl:17: seq 17: hash mismatch (record altered)`.
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -28,9 +31,19 @@ struct verify_report {
     std::optional<std::uint64_t> last_seq;
     std::string last_hash;  ///< of the last record that verified
     std::optional<verify_problem> problem;
+    bool stopped = false;  ///< the visitor asked to stop before the end (no problem found so far)
 
     bool ok() const noexcept { return !problem; }
 };
+
+/// Where a record sits: its file and 1-based line.
+struct record_location {
+    const std::filesystem::path& file;
+    std::uint64_t line;
+};
+
+/// Called once per record after it has verified, in chain order. Returns false to stop reading.
+using record_visitor = std::function<bool(const boost::json::object& record, const record_location& where)>;
 
 /// Verifies `files` as one chain, in the order given (oldest first). The chain may start after
 /// seq 1 (older files rotated away); a chain that starts at seq 1 must start from 64 zeros.
@@ -38,6 +51,12 @@ struct verify_report {
 /// Removing records from the end of the newest file cannot be detected from the files alone.
 verify_report verify(const std::vector<std::filesystem::path>& files,
                      const std::optional<std::string>& hmac_key = std::nullopt);
+
+/// verify(), handing each record to `visit` as soon as it has verified: a record is never seen
+/// before its hash and its link to the previous record are checked, and nothing after the first
+/// bad record is seen at all. Reads one line at a time, so memory does not grow with the log.
+verify_report verify(const std::vector<std::filesystem::path>& files, const std::optional<std::string>& hmac_key,
+                     const record_visitor& visit);
 
 /// Orders rotated logs oldest first: `audit.jsonl.3 audit.jsonl.2 audit.jsonl.1 audit.jsonl`,
 /// whatever order a shell glob gave them in. Names without a numeric suffix keep their order
