@@ -173,33 +173,63 @@ result<void> writer::recover() {
 }
 
 result<appended> writer::append(const boost::json::object& fields) {
+    return append(std::span<const boost::json::object>(&fields, 1));
+}
+
+std::string writer::line_for(const boost::json::object& fields, std::uint64_t seq, const std::string& prev,
+                             std::string& hash) const {
+    // The body is built as text so that the hashed bytes are exactly the bytes written.
+    std::string body = fmt::format(R"({{"seq":{},"time":"{}")", seq, core::format_timestamp(clock_->now()));
+    std::string rest = boost::json::serialize(fields);
+    if (rest.size() > 2) body.append(",").append(rest, 1, rest.size() - 2);
+    body.append(R"(,"prev":")").append(prev).append("\"}");
+    hash = hasher_.hash(prev, body);
+    std::string line = seal(body, hash);
+    line += '\n';
+    return line;
+}
+
+result<void> writer::commit(const std::string& lines, std::uint64_t seq, std::string hash) {
+    if (lines.empty()) return {};
+    if (auto written = detail::write_all(fd_, lines, path()); !written) return fail(written.error().message);
+    if (::fdatasync(fd_) != 0) return fail(detail::errno_message("fdatasync failed", path(), errno));
+    size_ += lines.size();
+    next_seq_ = seq + 1;
+    last_hash_ = std::move(hash);
+    return {};
+}
+
+result<appended> writer::append(std::span<const boost::json::object> records) {
     if (failure_)
         return error{make_error_code(errc::closed),
                      fmt::format("audit log {} refuses appends after an earlier failure: {}", path().string(),
                                  failure_->message)};
-    for (auto name : reserved_fields)
-        if (fields.contains(name))
-            return error{make_error_code(errc::invalid_record),
-                         fmt::format("audit record field \"{}\" is reserved for the writer", name)};
+    for (const auto& fields : records)
+        for (auto name : reserved_fields)
+            if (fields.contains(name))
+                return error{make_error_code(errc::invalid_record),
+                             fmt::format("audit record field \"{}\" is reserved for the writer", name)};
 
-    // The body is built as text so that the hashed bytes are exactly the bytes written.
-    std::string body = fmt::format(R"({{"seq":{},"time":"{}")", next_seq_, core::format_timestamp(clock_->now()));
-    std::string rest = boost::json::serialize(fields);
-    if (rest.size() > 2) body.append(",").append(rest, 1, rest.size() - 2);
-    body.append(R"(,"prev":")").append(last_hash_).append("\"}");
-    auto hash = hasher_.hash(last_hash_, body);
-    std::string line = seal(body, hash);
-    line += '\n';
-
-    if (options_.rotate_size > 0 && size_ > 0 && size_ + line.size() > options_.rotate_size)
-        if (auto rotated_now = rotate(); !rotated_now) return rotated_now.error();
-    if (auto written = detail::write_all(fd_, line, path()); !written) return fail(written.error().message);
-    if (::fdatasync(fd_) != 0) return fail(detail::errno_message("fdatasync failed", path(), errno));
-
-    size_ += line.size();
-    appended out{next_seq_, hash};
-    ++next_seq_;
-    last_hash_ = std::move(hash);
+    std::string lines;
+    std::uint64_t seq = next_seq_;
+    std::string prev = last_hash_;
+    appended out;
+    for (const auto& fields : records) {
+        std::string hash;
+        std::string line = line_for(fields, seq, prev, hash);
+        if (options_.rotate_size > 0 && size_ + lines.size() > 0 &&
+            size_ + lines.size() + line.size() > options_.rotate_size) {
+            // What precedes the rotation is durable in the old file before it is renamed.
+            if (auto synced = commit(lines, seq - 1, prev); !synced) return synced.error();
+            lines.clear();
+            if (auto rotated_now = rotate(); !rotated_now) return rotated_now.error();
+        }
+        lines += line;
+        out = {seq, hash};
+        ++seq;
+        prev = std::move(hash);
+    }
+    if (auto synced = commit(lines, seq - 1, prev); !synced) return synced.error();
     return out;
 }
 

@@ -129,20 +129,25 @@ public:
         co_return ok;
     }
 
+    // A batch's results are deferred: they become durable with the next write (the next batch's
+    // intent, in the same transaction and the same sync). Until then their rows stay pending,
+    // which is what a crash meanwhile leaves to reconciliation: read, never resent blindly.
+
     /// Marks `threats` done as accepted by the console: a mitigation or isolation is then
     /// followed until the agent carries it out.
     asio::awaitable<bool> accept(const std::vector<std::string>& threats, batch_outcome& out) {
         if (threats.empty()) co_return true;
         if (job_.confirm_within) out.followed += threats.size();
-        co_return co_await engine_.mark_accepted(rows(threats), job_.confirm_within);
+        engine_.defer(engine_.accepted(rows(threats), job_.confirm_within));
+        co_return engine_.ready();
     }
 
     /// Marks `threats` done, or failed with `why`.
     asio::awaitable<bool> settle(const std::vector<std::string>& threats, bool done, const std::string& why) {
         if (threats.empty()) co_return true;
-        auto settled = rows(threats);
-        if (done) co_return co_await engine_.mark_done(std::move(settled));
-        co_return co_await engine_.mark_failed(std::move(settled), why);
+        using kind = state::row_write::kind;
+        engine_.defer(state::row_write{done ? kind::done : kind::failed, rows(threats), done ? "" : why, {}, {}});
+        co_return engine_.ready();
     }
 
 private:
@@ -155,13 +160,13 @@ private:
             answer.error = why;
         else
             answer.reason = why;
-        auto event = result_event(id_, group, answer);
-        co_return co_await engine_.audit(std::move(event));
+        engine_.defer(result_event(id_, group, answer));
+        co_return engine_.ready();
     }
 
     asio::awaitable<bool> reconciled(const reconcile_counts& counts) {
-        auto event = reconciled_event(id_, job_.action_name, counts);
-        co_return co_await engine_.audit(std::move(event));
+        engine_.defer(reconciled_event(id_, job_.action_name, counts));
+        co_return engine_.ready();
     }
 
     engine::impl& engine_;
@@ -239,10 +244,11 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
         facts.targets = job.call.agent_ids.empty() ? job.call.threat_ids.size() : job.call.agent_ids.size();
         call_identity who{job.action_name,    "POST",       job.call.request.target, facts.threats,
                           job.call.agent_ids, job.batch_id, facts.attempts};
-        // Both durable before anything is sent; either failing sends nothing (fail closed).
-        auto intent_rows = driver.rows(facts.threats);
-        auto intent = intent_event(id, who);
-        if (!co_await mark_pending(std::move(intent_rows)) || !co_await audit(std::move(intent))) {
+        // Both durable before anything is sent, with the results of the batch before (one
+        // transaction, one sync); either failing sends nothing (fail closed).
+        std::vector<state::row_write> intent_rows{{state::row_write::kind::pending, driver.rows(facts.threats), {}, {}, {}}};
+        std::vector<boost::json::object> intent{intent_event(id, who)};
+        if (!co_await commit(std::move(intent_rows), std::move(intent))) {
             out.fatal = true;
             co_return out;
         }

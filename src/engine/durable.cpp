@@ -7,6 +7,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <iterator>
+#include <span>
+#include <utility>
+
 #include "engine_impl.hpp"
 
 namespace s1pilot::engine {
@@ -46,39 +50,85 @@ void engine::impl::fail_closed(const std::string& why) {
         executor, [keep = shared_from_this()] { return keep->recover(); }, asio::detached);
 }
 
-asio::awaitable<bool> engine::impl::audit(boost::json::object record) {
-    if (services.audit == nullptr || options.plan) co_return true;
+asio::awaitable<bool> engine::impl::commit(std::vector<state::row_write> writes,
+                                           std::vector<boost::json::object> records) {
+    // What was deferred goes first, in the same transaction and the same sync: a batch's results
+    // ride with the next write (usually the next batch's intent).
+    auto earlier = std::exchange(deferred, {});
+    const auto earlier_writes = earlier.writes.size();
+    const auto earlier_records = earlier.records.size();
+    if (!earlier.writes.empty()) writes.insert(writes.begin(), std::make_move_iterator(earlier.writes.begin()),
+                                               std::make_move_iterator(earlier.writes.end()));
+    if (!earlier.records.empty())
+        records.insert(records.begin(), std::make_move_iterator(earlier.records.begin()),
+                       std::make_move_iterator(earlier.records.end()));
+    if (options.plan || services.audit == nullptr) records.clear();
+    if (writes.empty() && records.empty()) co_return ready();
+    auto* ledger = services.ledger;
     auto* writer = services.audit;
-    auto r = co_await on_worker([&] { return writer->append(record); });
-    if (r) {
-        metrics->observe_record(record);
-        co_return true;
+    // The ledger first, then the audit log: a record says what the ledger now holds.
+    const std::string error = co_await on_worker([&]() -> std::string {
+        if (!writes.empty())
+            if (auto r = ledger->apply(writes); !r) return "ledger: " + r.error().message;
+        if (!records.empty())
+            if (auto r = writer->append(std::span<const boost::json::object>(records)); !r)
+                return "audit log: " + r.error().message;
+        return {};
+    });
+    if (!error.empty()) {
+        // The deferred results are kept for the write that succeeds after recovery (applying
+        // them twice is harmless: they are upserts); what was new fails with this call.
+        deferred.writes.assign(std::make_move_iterator(writes.begin()),
+                               std::make_move_iterator(writes.begin() + static_cast<std::ptrdiff_t>(earlier_writes)));
+        if (!options.plan && services.audit != nullptr)
+            deferred.records.assign(
+                std::make_move_iterator(records.begin()),
+                std::make_move_iterator(records.begin() + static_cast<std::ptrdiff_t>(earlier_records)));
+        fail_closed(error);
+        co_return false;
     }
-    fail_closed("audit log: " + r.error().message);
-    co_return false;
+    for (const auto& record : records) metrics->observe_record(record);
+    co_return true;
+}
+
+void engine::impl::defer(state::row_write write) {
+    if (!write.rows.empty()) deferred.writes.push_back(std::move(write));
+}
+
+void engine::impl::defer(boost::json::object record) {
+    deferred.records.push_back(std::move(record));
+}
+
+asio::awaitable<bool> engine::impl::flush_deferred() {
+    std::vector<state::row_write> none;
+    std::vector<boost::json::object> nothing;
+    co_return co_await commit(std::move(none), std::move(nothing));
+}
+
+// Plain functions returning the commit's awaitable (no braced temporaries inside a co_await:
+// GCC 12 mishandles those).
+asio::awaitable<bool> engine::impl::audit(boost::json::object record) {
+    std::vector<boost::json::object> records;
+    records.push_back(std::move(record));
+    return commit(std::vector<state::row_write>{}, std::move(records));
+}
+
+asio::awaitable<bool> engine::impl::write_rows(state::row_write write) {
+    std::vector<state::row_write> writes;
+    writes.push_back(std::move(write));
+    return commit(std::move(writes), std::vector<boost::json::object>{});
 }
 
 asio::awaitable<bool> engine::impl::mark_pending(std::vector<state::action_row> rows) {
-    auto* ledger = services.ledger;
-    auto r = co_await on_worker([&] { return ledger->mark_pending(rows); });
-    if (!r) fail_closed("ledger: " + r.error().message);
-    co_return r.has_value();
+    return write_rows(state::row_write{state::row_write::kind::pending, std::move(rows), {}, {}, {}});
 }
 
 asio::awaitable<bool> engine::impl::mark_done(std::vector<state::action_row> rows) {
-    if (rows.empty()) co_return true;
-    auto* ledger = services.ledger;
-    auto r = co_await on_worker([&] { return ledger->mark_done(rows); });
-    if (!r) fail_closed("ledger: " + r.error().message);
-    co_return r.has_value();
+    return write_rows(state::row_write{state::row_write::kind::done, std::move(rows), {}, {}, {}});
 }
 
 asio::awaitable<bool> engine::impl::mark_failed(std::vector<state::action_row> rows, std::string reason) {
-    if (rows.empty()) co_return true;
-    auto* ledger = services.ledger;
-    auto r = co_await on_worker([&] { return ledger->mark_failed(rows, reason); });
-    if (!r) fail_closed("ledger: " + r.error().message);
-    co_return r.has_value();
+    return write_rows(state::row_write{state::row_write::kind::failed, std::move(rows), std::move(reason), {}, {}});
 }
 
 asio::awaitable<bool> engine::impl::record_run(state::run_record run) {
@@ -88,17 +138,17 @@ asio::awaitable<bool> engine::impl::record_run(state::run_record run) {
     co_return r.has_value();
 }
 
-asio::awaitable<bool> engine::impl::mark_accepted(std::vector<state::action_row> rows,
-                                                  std::optional<std::chrono::milliseconds> confirm_within) {
-    if (!confirm_within) co_return co_await mark_done(std::move(rows));
-    if (rows.empty()) co_return true;
-    auto* ledger = services.ledger;
+state::row_write engine::impl::accepted(std::vector<state::action_row> rows,
+                                        std::optional<std::chrono::milliseconds> confirm_within) const {
+    if (!confirm_within) return {state::row_write::kind::done, std::move(rows), {}, {}, {}};
     const auto now = services.clock->now();
     const auto confirm_by = now + *confirm_within;
-    const auto first = next_confirmation_check(0, now, confirm_by);
-    auto r = co_await on_worker([&] { return ledger->mark_sent(rows, first, confirm_by); });
-    if (!r) fail_closed("ledger: " + r.error().message);
-    co_return r.has_value();
+    return {state::row_write::kind::sent, std::move(rows), {}, next_confirmation_check(0, now, confirm_by), confirm_by};
+}
+
+asio::awaitable<bool> engine::impl::mark_accepted(std::vector<state::action_row> rows,
+                                                  std::optional<std::chrono::milliseconds> confirm_within) {
+    return write_rows(accepted(std::move(rows), confirm_within));
 }
 
 asio::awaitable<void> engine::impl::recover() {
@@ -124,6 +174,7 @@ asio::awaitable<void> engine::impl::recover() {
         }
         log_info("writes succeed again: ready", {{"after", not_ready}});
         not_ready.clear();
+        (void)co_await flush_deferred();  // results recorded before the failure
     }
     recovering = false;
 }

@@ -262,6 +262,7 @@ asio::awaitable<bool> engine::drain(std::chrono::milliseconds timeout) {
             std::min<std::chrono::steady_clock::duration>(20ms, deadline - std::chrono::steady_clock::now()));
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+    (void)co_await impl_->flush_deferred();  // normally done by the runs' ends already
     for (auto& [name, session] : impl_->sessions) {
         if (auto* https = dynamic_cast<net::https_client*>(session->transport.get())) https->close_idle();
     }

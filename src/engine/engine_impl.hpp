@@ -147,6 +147,8 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     template <class F>
     boost::asio::awaitable<std::invoke_result_t<F>> on_worker(F f) {
         using result_type = std::invoke_result_t<F>;
+        // Whatever runs on the worker sees every write made before it, deferred ones included.
+        if (!deferred.empty() && ready()) (void)co_await flush_deferred();
         co_return co_await boost::asio::co_spawn(
             worker->get_executor(), [&f]() -> boost::asio::awaitable<result_type> { co_return f(); },
             boost::asio::use_awaitable);
@@ -155,8 +157,31 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     /// Sleeps `d` unless stop() (or stopping `loop`) comes first; false when cut short.
     boost::asio::awaitable<bool> sleep(std::chrono::nanoseconds d, detail::playbook_loop* loop = nullptr);
 
+    /// Results recorded after an answer, made durable with the next write (one transaction, one
+    /// sync): the next batch's intent, the run's end, or any other worker job, whichever is first.
+    struct deferred_writes {
+        std::vector<state::row_write> writes;
+        std::vector<boost::json::object> records;
+        bool empty() const noexcept { return writes.empty() && records.empty(); }
+    };
+    deferred_writes deferred;
+
     /// Fail closed: nothing more is sent; /readyz reports `why`; recovery starts.
     void fail_closed(const std::string& why);
+    /// The durable write: deferred writes first, then `writes` in one ledger transaction, then
+    /// `records` with one sync of the audit log. False, after failing closed, on error.
+    [[nodiscard]] boost::asio::awaitable<bool> commit(std::vector<state::row_write> writes,
+                                                      std::vector<boost::json::object> records);
+    /// Queues a write for the next commit (a result that need not be durable before the next
+    /// step: until then its row stays pending, which reconciliation reads).
+    void defer(state::row_write write);
+    void defer(boost::json::object record);
+    /// One ledger write, committed now (with what was deferred).
+    [[nodiscard]] boost::asio::awaitable<bool> write_rows(state::row_write write);
+    [[nodiscard]] boost::asio::awaitable<bool> flush_deferred();
+    /// The write that marks `rows` accepted: done, and followed when `confirm_within` is set.
+    state::row_write accepted(std::vector<state::action_row> rows,
+                              std::optional<std::chrono::milliseconds> confirm_within) const;
     /// Appends to the audit log (no-op without one). False, after failing closed, on error.
     [[nodiscard]] boost::asio::awaitable<bool> audit(boost::json::object record);
     /// The ledger writes, failing closed on error.

@@ -58,13 +58,19 @@ std::string_view to_string(confirmation_state state) noexcept {
 result<void> sqlite_ledger::mark_sent(const std::vector<action_row>& rows, core::timestamp first_check,
                                       core::timestamp confirm_by) {
     if (rows.empty()) return {};
-    // A redone action (its cooldown ran out) starts a new follow-up: the old one is replaced.
-    static const std::string sql = std::string("INSERT OR REPLACE INTO confirmations (") + columns +
-                                   ", updated_at) VALUES (?1, ?2, ?3, 'sent', ?4, ?5, ?6, ?7, ?8, ?9, 0, '', 0, ?7)";
     auto unit = detail::transaction::begin(*database_);
     if (!unit) return unit.error();
     const auto now = to_micros(clock_.now());
     if (auto done = upsert_rows(rows, action_status::done, {}, now); !done) return done.error();
+    if (auto followed = follow_rows(rows, first_check, confirm_by, now); !followed) return followed.error();
+    return unit->commit();
+}
+
+result<void> sqlite_ledger::follow_rows(const std::vector<action_row>& rows, core::timestamp first_check,
+                                        core::timestamp confirm_by, std::int64_t now) {
+    // A redone action (its cooldown ran out) starts a new follow-up: the old one is replaced.
+    static const std::string sql = std::string("INSERT OR REPLACE INTO confirmations (") + columns +
+                                   ", updated_at) VALUES (?1, ?2, ?3, 'sent', ?4, ?5, ?6, ?7, ?8, ?9, 0, '', 0, ?7)";
     const auto context = fmt::format("following {} accepted action(s)", rows.size());
     for (const auto& row : rows) {
         auto q = database_->prepare(sql, context);
@@ -80,7 +86,7 @@ result<void> sqlite_ledger::mark_sent(const std::vector<action_row>& rows, core:
         q->bind(9, to_micros(first_check));
         if (auto written = q->run(); !written) return written.error();
     }
-    return unit->commit();
+    return {};
 }
 
 result<std::vector<confirmation>> sqlite_ledger::confirmations_due(core::timestamp now, std::size_t limit) {

@@ -177,6 +177,28 @@ result<void> sqlite_ledger::upsert_rows(const std::vector<action_row>& rows, act
     return {};
 }
 
+result<void> sqlite_ledger::apply(const std::vector<row_write>& writes) {
+    if (writes.empty()) return {};
+    auto unit = detail::transaction::begin(*database_);
+    if (!unit) return unit.error();
+    const auto now = to_micros(clock_.now());
+    for (const auto& w : writes) {
+        if (w.rows.empty()) continue;
+        result<void> written;
+        switch (w.what) {
+            case row_write::kind::pending: written = upsert_rows(w.rows, action_status::pending, {}, now); break;
+            case row_write::kind::done: written = upsert_rows(w.rows, action_status::done, {}, now); break;
+            case row_write::kind::failed: written = upsert_rows(w.rows, action_status::failed, w.reason, now); break;
+            case row_write::kind::sent:
+                written = upsert_rows(w.rows, action_status::done, {}, now);
+                if (written) written = follow_rows(w.rows, w.first_check, w.confirm_by, now);
+                break;
+        }
+        if (!written) return written.error();
+    }
+    return unit->commit();
+}
+
 result<void> sqlite_ledger::mark_pending(const std::vector<action_row>& rows) {
     return write_rows(rows, action_status::pending, {});
 }

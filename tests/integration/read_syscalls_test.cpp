@@ -13,33 +13,10 @@
 #include <string>
 
 #include "scenario.hpp"
+#include "strace.hpp"
 
 namespace s1pilot::integration {
 namespace {
-
-bool on_path(const std::string& program) {
-    const char* path = std::getenv("PATH");
-    std::istringstream dirs(path ? path : "");
-    for (std::string dir; std::getline(dirs, dir, ':');) {
-        if (!dir.empty() && fs::exists(fs::path(dir) / program)) return true;
-    }
-    return false;
-}
-
-/// Calls per system call from the table `strace -c` writes.
-std::map<std::string, long> syscall_counts(const std::string& table) {
-    std::map<std::string, long> calls;
-    std::istringstream lines(table);
-    for (std::string line; std::getline(lines, line);) {
-        std::istringstream fields(line);
-        std::vector<std::string> f;
-        for (std::string field; fields >> field;) f.push_back(field);
-        // "% time  seconds  usecs/call  calls  [errors]  syscall"; headers and rules are skipped.
-        if (f.size() < 5 || f.back() == "total" || f[3].find_first_not_of("0123456789") != std::string::npos) continue;
-        calls[f.back()] = std::stol(f[3]);
-    }
-    return calls;
-}
 
 TEST(ReadSyscalls, LargePagesAreReadWithoutSpinningOrRearmingTimers) {
     if (!on_path("strace")) GTEST_SKIP() << "strace is not installed (scripts/deps installs it)";

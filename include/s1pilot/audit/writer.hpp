@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace s1pilot::audit {
@@ -57,6 +58,10 @@ public:
     /// written and the writer stays usable). Any I/O failure returns errc::io_error and closes the
     /// writer: every later call returns errc::closed.
     [[nodiscard]] result<appended> append(const boost::json::object& fields);
+    /// Several records, in order, with one write and one sync (a rotation in between syncs what
+    /// went before it first). What the last one wrote; nothing is written when any record has
+    /// a reserved field.
+    [[nodiscard]] result<appended> append(std::span<const boost::json::object> records);
 
     /// After a failure: opens the log again and continues its chain from what is on disk (a line
     /// cut short by the failure is dropped, as at open). Success clears failure(); on error the
@@ -74,6 +79,11 @@ public:
 private:
     writer(writer_options options, const core::clock& clock);
     result<void> rotate();
+    /// The line for `fields` as record `seq` after `prev`; its hash in `hash`.
+    std::string line_for(const boost::json::object& fields, std::uint64_t seq, const std::string& prev,
+                         std::string& hash) const;
+    /// Writes and syncs `lines` (records `next_seq_`.. `seq`), then makes them the chain's end.
+    result<void> commit(const std::string& lines, std::uint64_t seq, std::string hash);
     result<void> open_current(bool sync_directory);
     error fail(std::string message);
 

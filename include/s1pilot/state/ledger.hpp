@@ -91,6 +91,16 @@ struct confirmation_counts {
     bool operator==(const confirmation_counts&) const = default;
 };
 
+/// One write of ledger::apply(): what mark_pending, mark_done, mark_failed or mark_sent would do.
+struct row_write {
+    enum class kind { pending, done, failed, sent };
+    kind what = kind::done;
+    std::vector<action_row> rows;
+    std::string reason;               ///< failed
+    core::timestamp first_check{};    ///< sent
+    core::timestamp confirm_by{};     ///< sent
+};
+
 /// Rows of the actions table by status.
 struct row_counts {
     std::size_t pending = 0;
@@ -126,6 +136,9 @@ public:
     /// Records the rows as `pending` (attempt + 1) in one transaction, durable on return. Call it
     /// before the POST; if it fails, send nothing.
     [[nodiscard]] virtual result<void> mark_pending(const std::vector<action_row>& rows) = 0;
+    /// Several writes, in order, in one durable transaction (one sync): a batch's results with the
+    /// next batch's intent.
+    [[nodiscard]] virtual result<void> apply(const std::vector<row_write>& writes) = 0;
     /// Records the rows as `done` in one transaction.
     [[nodiscard]] virtual result<void> mark_done(const std::vector<action_row>& rows) = 0;
     /// Records the rows as `failed` with a reason in one transaction; a failed row is retried by

@@ -54,6 +54,7 @@ public:
     [[nodiscard]] result<void> update_confirmations(const std::vector<confirmation>& updates) override;
     [[nodiscard]] result<confirmation_counts> count_confirmations(std::string_view playbook) override;
     [[nodiscard]] result<row_counts> count_rows() override;
+    [[nodiscard]] result<void> apply(const std::vector<row_write>& writes) override;
     [[nodiscard]] result<std::optional<core::timestamp>> next_confirmation_check() override;
     [[nodiscard]] result<std::vector<ledger_entry>> pending() override;
     [[nodiscard]] result<std::optional<ledger_entry>> find(std::string_view playbook, std::string_view action_key,
@@ -69,6 +70,9 @@ public:
 private:
     sqlite_ledger(std::unique_ptr<detail::sqlite_database> database, const core::clock& clock);
     result<void> write_rows(const std::vector<action_row>& rows, action_status status, std::string_view reason);
+    /// Starts following `rows` (`sent`), inside the caller's transaction.
+    result<void> follow_rows(const std::vector<action_row>& rows, core::timestamp first_check,
+                             core::timestamp confirm_by, std::int64_t now);
     result<void> upsert_rows(const std::vector<action_row>& rows, action_status status, std::string_view reason,
                              std::int64_t now);
 

@@ -118,3 +118,31 @@ TEST(AuditRotation, ReopeningARotatedLogKeepsRotatingInStep) {
     EXPECT_EQ(report.records, 75u);
     EXPECT_EQ(report.first_seq, 1u);
 }
+
+TEST(AuditRotation, SeveralRecordsInOneAppendKeepSeqAndChainAcrossARotation) {
+    test::temp_dir dir;
+    auto path = dir / "audit.jsonl";
+    core::manual_clock clock{test::audit_start()};
+    audit::writer_options options{.path = path, .rotate_size = 2048, .keep = 50, .hmac_key = "k"};
+    auto log = audit::writer::open(options, clock).value();
+    std::vector<boost::json::object> records;
+    for (int i = 0; i < 12; ++i) records.push_back(test::action_result(i));  // ~ 3 files' worth
+    const auto last = log.append(std::span<const boost::json::object>(records));
+    ASSERT_TRUE(last) << last.error().message;
+    EXPECT_EQ(last->seq, 12u);
+    EXPECT_EQ(log.next_seq(), 13u);
+    EXPECT_EQ(log.last_hash(), last->hash);
+    ASSERT_TRUE(log.append(test::action_result(12)));
+
+    auto files = all_files(path, 50);
+    EXPECT_GT(files.size(), 2u);
+    for (const auto& file : files) EXPECT_LE(std::filesystem::file_size(file), 2048u) << file;
+    auto report = audit::verify(files, "k");
+    ASSERT_TRUE(report.ok()) << report.problem->to_string();
+    EXPECT_EQ(report.records, 13u);
+
+    // A reserved field anywhere: nothing of the call is written.
+    records.back()["seq"] = 99;
+    EXPECT_FALSE(log.append(std::span<const boost::json::object>(records)));
+    EXPECT_EQ(log.next_seq(), 14u);
+}

@@ -80,6 +80,22 @@ public:
     }
     state::result<std::string> next_run_id() override { return real_.next_run_id(); }
     state::result<state::row_counts> count_rows() override { return real_.count_rows(); }
+    /// Each write through the overridable mark_* calls, so that a test disturbing mark_pending
+    /// disturbs an intent committed with a batch's results too. Not one transaction: these
+    /// ledgers are about failures and timing (the real one's atomicity has its own tests).
+    state::result<void> apply(const std::vector<state::row_write>& writes) override {
+        for (const auto& w : writes) {
+            state::result<void> r;
+            switch (w.what) {
+                case state::row_write::kind::pending: r = mark_pending(w.rows); break;
+                case state::row_write::kind::done: r = mark_done(w.rows); break;
+                case state::row_write::kind::failed: r = mark_failed(w.rows, w.reason); break;
+                case state::row_write::kind::sent: r = mark_sent(w.rows, w.first_check, w.confirm_by); break;
+            }
+            if (!r) return r;
+        }
+        return {};
+    }
     state::result<void> integrity_check() override { return real_.integrity_check(); }
 
 protected:

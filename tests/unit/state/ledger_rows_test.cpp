@@ -162,3 +162,26 @@ TEST(LedgerError, ValueOnAnErrorThrowsWithTheMessage) {
     ASSERT_FALSE(ledger);
     EXPECT_THROW((void)ledger.value(), std::runtime_error);
 }
+
+TEST_F(LedgerRows, ApplyWritesABatchsResultsAndTheNextIntentInOneTransaction) {
+    ASSERT_TRUE(ledger_->mark_pending({row("t1"), row("t2"), row("t3")}));
+    clock_.advance(1s);
+    using kind = state::row_write::kind;
+    const std::vector<state::row_write> writes{
+        {kind::done, {row("t1")}, {}, {}, {}},
+        {kind::failed, {row("t2")}, "HTTP 400", {}, {}},
+        {kind::sent, {row("t3")}, {}, start + 5s, start + 15min},
+        {kind::pending, {row("t4"), row("t5")}, {}, {}, {}},
+    };
+    ASSERT_TRUE(ledger_->apply(writes));
+    EXPECT_EQ(entry("t1").status, state::action_status::done);
+    EXPECT_EQ(entry("t2").status, state::action_status::failed);
+    EXPECT_EQ(entry("t2").failure_reason, "HTTP 400");
+    EXPECT_EQ(entry("t3").status, state::action_status::done);
+    EXPECT_EQ(entry("t4").status, state::action_status::pending);
+    EXPECT_EQ(entry("t5").attempt, 1);
+    EXPECT_EQ(entry("t5").updated_at, start + 1s);
+    EXPECT_EQ(ledger_->count_confirmations("contain").value().sent, 1u);
+    EXPECT_EQ(ledger_->count_rows().value(), (state::row_counts{2, 2, 1}));
+    EXPECT_TRUE(ledger_->apply({}));
+}
