@@ -247,6 +247,8 @@ void engine::stop() {
     impl_->stopping = true;
     for (auto* timer : impl_->sleeping) timer->cancel();
     for (auto& [name, loop] : impl_->loops) loop->stopped = true;
+    for (auto& [name, h] : impl_->history)
+        for (auto* timer : h.waiting) timer->cancel();
     log_info("stopping: no new run or call starts; waits are cut short; calls in flight finish",
              {{"active_runs", std::to_string(impl_->active_runs)}});
 }

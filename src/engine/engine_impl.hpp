@@ -133,7 +133,10 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     /// Per playbook: its last run and counts since the process started (the status).
     struct run_history {
         std::optional<last_run> last;
+        std::optional<run_report> report;  ///< the last run's, for a waiting trigger
         std::size_t runs = 0, held = 0, failed = 0;
+        std::size_t started = 0;  ///< runs begun (gated), to know which one a trigger joined
+        std::set<boost::asio::steady_timer*> waiting;  ///< woken (cancelled) when a run ends
     };
     std::map<std::string, run_history> history;
     /// The one thread that touches the ledger and the audit writer. Declared last: destroyed
@@ -226,8 +229,11 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     boost::asio::awaitable<run_report> execute_run(std::shared_ptr<const snapshot> snap, const config::playbook& p,
                                                    const trigger& t);
 
-    /// Runs `name` and then every trigger coalesced meanwhile (the gate has let it in).
+    /// Runs `name` for `t` (the gate has let it in); triggers coalesced meanwhile then start the
+    /// next run in the background. The report is this run's.
     boost::asio::awaitable<run_report> run_gated(std::string name, trigger t);
+    /// run_gated in the background, owned by the engine (drain waits; a throw fails closed).
+    void spawn_gated(const std::string& name, trigger t, std::function<void(run_report)> ended);
     /// The observers that feed a console's metrics and status (observe.cpp).
     s1::call_observers observers_for(const std::string& console, detail::console_session* session);
     /// A time-to-contain observation for `threats` of `playbook` done now by `action_key`.

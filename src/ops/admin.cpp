@@ -175,7 +175,7 @@ private:
         t.source = route.kind == route_kind::events ? "webhook" : "manual";
         if (route.wait) {
             std::vector<engine::run_report> reports;
-            for (const auto& name : names) reports.push_back(co_await context_.engine.run_now(name, t));
+            for (const auto& name : names) reports.push_back(co_await context_.engine.run_and_wait(name, t));
             co_return json_answer(200, json::object{{"event", event}, {"runs", reports_array(reports)}});
         }
         json::array started;

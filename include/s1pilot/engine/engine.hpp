@@ -157,6 +157,10 @@ public:
     /// argument temporaries twice.)
     boost::asio::awaitable<run_report> run_now(std::string_view playbook);
 
+    /// As run_now, but a trigger coalesced into the next run waits for that run and returns its
+    /// report (`?wait=true` of the admin listener): the answer says what became of the trigger.
+    boost::asio::awaitable<run_report> run_and_wait(std::string_view playbook, trigger t);
+
     /// Starts a run of `playbook` in the background and says at once what became of the trigger
     /// (a webhook answers 202 with it). The run is the engine's: drain() waits for it. `ended`,
     /// when given, gets its report.

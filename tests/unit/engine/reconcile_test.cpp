@@ -175,5 +175,31 @@ TEST_F(reconcile_test, a_trigger_during_a_run_is_coalesced) {
     EXPECT_EQ(console_.posts().size(), 1u);
 }
 
+TEST_F(reconcile_test, a_waiting_trigger_that_is_coalesced_gets_the_report_of_the_run_it_joined) {
+    console_.add_threats(1);
+    auto eng = make({playbook_with("  - mitigate: kill")});
+    std::vector<run_report> reports;
+    for (int i = 0; i < 2; ++i) {
+        trigger t;
+        t.source = "webhook";
+        asio::co_spawn(ioc_, eng->run_and_wait("contain", t), [&reports](std::exception_ptr e, run_report r) {
+            if (e) std::rethrow_exception(e);
+            reports.push_back(std::move(r));
+        });
+    }
+    ioc_.restart();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (reports.size() < 2 && std::chrono::steady_clock::now() < until)
+        ioc_.run_one_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(reports.size(), 2u);
+    // Neither answer is "coalesced": the second is the report of the run after the first, which
+    // found the threat done in the ledger and sent nothing.
+    EXPECT_EQ(reports[0].outcome, run_outcome::ok);
+    EXPECT_EQ(reports[1].outcome, run_outcome::ok);
+    EXPECT_NE(reports[0].run_id, reports[1].run_id);
+    EXPECT_FALSE(reports[1].run_id.empty());
+    EXPECT_EQ(console_.posts().size(), 1u);
+}
+
 }  // namespace
 }  // namespace s1pilot::engine::test
