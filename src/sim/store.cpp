@@ -142,6 +142,43 @@ std::size_t threat_store::memory_bytes() const {
            by_id_.size() * 32 + agent_by_id_.size() * 32;
 }
 
+micros_text format_micros(micros m) noexcept {
+    // Days since the epoch to a civil date: H. Hinnant's days_from_civil, inverted.
+    constexpr micros per_day = 86400LL * 1000000;
+    micros days = m / per_day, rest = m % per_day;
+    if (rest < 0) {
+        rest += per_day;
+        --days;
+    }
+    const micros z = days + 719468;
+    const micros era = (z >= 0 ? z : z - 146096) / 146097;
+    const micros doe = z - era * 146097;
+    const micros yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const micros doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const micros mp = (5 * doy + 2) / 153;
+    const micros day = doy - (153 * mp + 2) / 5 + 1;
+    const micros month = mp < 10 ? mp + 3 : mp - 9;
+    const micros year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    micros_text out{};
+    char* p = out.data;
+    auto digits = [&p](micros value, int width) {
+        for (int i = width - 1; i >= 0; --i, value /= 10) p[i] = static_cast<char>('0' + value % 10);
+        p += width;
+    };
+    auto separator = [&p](char c) { *p++ = c; };
+    if (year < 0 || year > 9999) {  // outside what the API writes: the general formatter's text
+        auto text = s1pilot::core::format_timestamp(from_micros(m));
+        out.size = std::min(text.size(), sizeof out.data);
+        std::copy_n(text.data(), out.size, out.data);
+        return out;
+    }
+    digits(year, 4), separator('-'), digits(month, 2), separator('-'), digits(day, 2), separator('T');
+    digits(rest / 3600000000LL, 2), separator(':'), digits(rest / 60000000 % 60, 2), separator(':');
+    digits(rest / 1000000 % 60, 2), separator('.'), digits(rest % 1000000, 6), separator('Z');
+    out.size = static_cast<std::size_t>(p - out.data);
+    return out;
+}
+
 std::string id_text(std::uint64_t id) {
     std::array<char, 24> buffer{};
     auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), id);
