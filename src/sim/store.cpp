@@ -44,6 +44,8 @@ threat_store::threat_store() {
 }
 
 std::uint32_t threat_store::add(const threat_record& t) {
+    by_created_at_.clear();
+    by_id_order_.clear();
     if (auto it = by_id_.find(t.id); it != by_id_.end()) {
         threats[it->second] = t;
         return it->second;
@@ -57,6 +59,31 @@ std::uint32_t threat_store::add(const threat_record& t) {
 const std::uint32_t* threat_store::find(std::uint64_t id) const {
     auto it = by_id_.find(id);
     return it == by_id_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+template <typename Before>
+const std::vector<std::uint32_t>& ordered(std::vector<std::uint32_t>& order, std::size_t size, Before before) {
+    if (order.size() == size) return order;
+    order.resize(size);
+    for (std::uint32_t i = 0; i < size; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), before);  // generated threats come nearly in order: cheap
+    return order;
+}
+
+}  // namespace
+
+const std::vector<std::uint32_t>& threat_store::by_created_at() const {
+    return ordered(by_created_at_, threats.size(), [this](std::uint32_t a, std::uint32_t b) {
+        const threat_record &x = threats[a], &y = threats[b];
+        return x.created_at != y.created_at ? x.created_at < y.created_at : x.id < y.id;
+    });
+}
+
+const std::vector<std::uint32_t>& threat_store::by_id() const {
+    return ordered(by_id_order_, threats.size(),
+                   [this](std::uint32_t a, std::uint32_t b) { return threats[a].id < threats[b].id; });
 }
 
 std::uint32_t threat_store::agent_index(std::uint64_t agent_id) {
@@ -139,7 +166,8 @@ std::size_t threat_store::memory_bytes() const {
     return loaded_bytes_ + strings.memory_bytes() + threats.capacity() * sizeof(threat_record) +
            agents.capacity() * sizeof(agent_record) + workloads.capacity() * sizeof(workload_record) +
            clouds.capacity() * sizeof(cloud_record) + mitigations.capacity() * sizeof(mitigation_record) +
-           by_id_.size() * 32 + agent_by_id_.size() * 32;
+           by_id_.size() * 32 + agent_by_id_.size() * 32 +
+           (by_created_at_.capacity() + by_id_order_.capacity()) * sizeof(std::uint32_t);
 }
 
 micros_text format_micros(micros m) noexcept {
