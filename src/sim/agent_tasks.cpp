@@ -107,8 +107,8 @@ void agent_tasks::issue_network(threat_store& store, std::uint32_t agent, bool c
     schedule(pending);
 }
 
-void agent_tasks::settle(threat_store& store, micros now) {
-    if (next_due_ > now) return;  // the common case: nothing came due since the last request
+bool agent_tasks::settle(threat_store& store, micros now) {
+    if (next_due_ > now) return false;  // the common case: nothing came due since the last request
     std::vector<task> due;
     std::erase_if(tasks_, [&](const task& t) {
         if (t.due > now) return false;
@@ -126,6 +126,7 @@ void agent_tasks::settle(threat_store& store, micros now) {
         }
     }
     recompute_next_due();
+    return !due.empty();
 }
 
 void agent_tasks::finish(threat_store& store, const task& t) {
@@ -158,7 +159,7 @@ void agent_tasks::set_online(threat_store& store, std::uint32_t agent, bool onli
             t.due = due_from(store, agent, now);
     }
     recompute_next_due();
-    settle(store, now);
+    settle(store, now);  // its caller (POST /_sim/agents/...) counts as a change to the store anyway
 }
 
 void agent_tasks::clear() noexcept {

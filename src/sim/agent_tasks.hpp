@@ -53,8 +53,9 @@ public:
     void issue_network(threat_store& store, std::uint32_t agent, bool connect, micros now);
 
     /// Carries out, in the order they came due, every task due at or before `now`; each takes
-    /// effect at its due time (lastUpdate, mitigationEndedAt, updatedAt).
-    void settle(threat_store& store, micros now);
+    /// effect at its due time (lastUpdate, mitigationEndedAt, updatedAt). True when a task came
+    /// due (the store may have changed), false when nothing did.
+    bool settle(threat_store& store, micros now);
 
     /// Brings an agent back online (its waiting tasks are due one delay from `now`) or takes it
     /// offline (its tasks wait for it).

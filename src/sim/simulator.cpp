@@ -126,7 +126,8 @@ bool simulator::authorised(const http_request& request, bool& read_only) const {
 http_response simulator::handle(const http_request& request) {
     std::lock_guard lock(mutex_);
     // What agents finished since the last request shows on this one, whatever it reads or filters.
-    agents_.settle(*store_, now());
+    if (agents_.settle(*store_, now())) ++store_generation_;
+    if (request.method != "GET" && request.method != "HEAD") ++store_generation_;  // before it acts
     http_response response;
     std::string fault;
     const bool is_admin = request.path.starts_with("/_sim/") || request.path == "/_sim";
@@ -210,7 +211,7 @@ http_response simulator::list(const http_request& request) {
     auto parsed = s1pilot::filter::parse_query(request.query, problems);
     if (!parsed) return error_response(400, join_problems(problems));
     if (parsed->filter.has_relative_times()) parsed->filter = parsed->filter.resolved(options_.clock->now());
-    auto result = list_threats(*store_, *parsed);
+    auto result = list_threats(*store_, *parsed, &match_count_, store_generation_);
     if (!result.ok) return error_response(400, result.error_detail);
     http_response r;
     r.body = std::move(result.body);

@@ -15,6 +15,7 @@
 #include "faults.hpp"
 #include "http_types.hpp"
 #include "journal.hpp"
+#include "listing.hpp"
 #include "rate_limit.hpp"
 #include "rng.hpp"
 #include "store.hpp"
@@ -81,6 +82,10 @@ private:
     agent_tasks agents_;    // what agents have yet to carry out; reset forgets it
     rng fault_rng_;
     rng id_rng_;
+    // Counts the requests that may have changed the store (anything but a GET, and agents
+    // finishing tasks): GET /threats reuses a page walk's total only within one generation.
+    std::uint64_t store_generation_ = 0;
+    match_count_memo match_count_;
     mutable std::mutex mutex_;
 };
 

@@ -44,6 +44,8 @@ threat_store::threat_store() {
 }
 
 std::uint32_t threat_store::add(const threat_record& t) {
+    by_created_at_.clear();
+    by_id_order_.clear();
     if (auto it = by_id_.find(t.id); it != by_id_.end()) {
         threats[it->second] = t;
         return it->second;
@@ -57,6 +59,31 @@ std::uint32_t threat_store::add(const threat_record& t) {
 const std::uint32_t* threat_store::find(std::uint64_t id) const {
     auto it = by_id_.find(id);
     return it == by_id_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+template <typename Before>
+const std::vector<std::uint32_t>& ordered(std::vector<std::uint32_t>& order, std::size_t size, Before before) {
+    if (order.size() == size) return order;
+    order.resize(size);
+    for (std::uint32_t i = 0; i < size; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), before);  // generated threats come nearly in order: cheap
+    return order;
+}
+
+}  // namespace
+
+const std::vector<std::uint32_t>& threat_store::by_created_at() const {
+    return ordered(by_created_at_, threats.size(), [this](std::uint32_t a, std::uint32_t b) {
+        const threat_record &x = threats[a], &y = threats[b];
+        return x.created_at != y.created_at ? x.created_at < y.created_at : x.id < y.id;
+    });
+}
+
+const std::vector<std::uint32_t>& threat_store::by_id() const {
+    return ordered(by_id_order_, threats.size(),
+                   [this](std::uint32_t a, std::uint32_t b) { return threats[a].id < threats[b].id; });
 }
 
 std::uint32_t threat_store::agent_index(std::uint64_t agent_id) {
@@ -139,7 +166,45 @@ std::size_t threat_store::memory_bytes() const {
     return loaded_bytes_ + strings.memory_bytes() + threats.capacity() * sizeof(threat_record) +
            agents.capacity() * sizeof(agent_record) + workloads.capacity() * sizeof(workload_record) +
            clouds.capacity() * sizeof(cloud_record) + mitigations.capacity() * sizeof(mitigation_record) +
-           by_id_.size() * 32 + agent_by_id_.size() * 32;
+           by_id_.size() * 32 + agent_by_id_.size() * 32 +
+           (by_created_at_.capacity() + by_id_order_.capacity()) * sizeof(std::uint32_t);
+}
+
+micros_text format_micros(micros m) noexcept {
+    // Days since the epoch to a civil date: H. Hinnant's days_from_civil, inverted.
+    constexpr micros per_day = 86400LL * 1000000;
+    micros days = m / per_day, rest = m % per_day;
+    if (rest < 0) {
+        rest += per_day;
+        --days;
+    }
+    const micros z = days + 719468;
+    const micros era = (z >= 0 ? z : z - 146096) / 146097;
+    const micros doe = z - era * 146097;
+    const micros yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const micros doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const micros mp = (5 * doy + 2) / 153;
+    const micros day = doy - (153 * mp + 2) / 5 + 1;
+    const micros month = mp < 10 ? mp + 3 : mp - 9;
+    const micros year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    micros_text out{};
+    char* p = out.data;
+    auto digits = [&p](micros value, int width) {
+        for (int i = width - 1; i >= 0; --i, value /= 10) p[i] = static_cast<char>('0' + value % 10);
+        p += width;
+    };
+    auto separator = [&p](char c) { *p++ = c; };
+    if (year < 0 || year > 9999) {  // outside what the API writes: the general formatter's text
+        auto text = s1pilot::core::format_timestamp(from_micros(m));
+        out.size = std::min(text.size(), sizeof out.data);
+        std::copy_n(text.data(), out.size, out.data);
+        return out;
+    }
+    digits(year, 4), separator('-'), digits(month, 2), separator('-'), digits(day, 2), separator('T');
+    digits(rest / 3600000000LL, 2), separator(':'), digits(rest / 60000000 % 60, 2), separator(':');
+    digits(rest / 1000000 % 60, 2), separator('.'), digits(rest % 1000000, 6), separator('Z');
+    out.size = static_cast<std::size_t>(p - out.data);
+    return out;
 }
 
 std::string id_text(std::uint64_t id) {

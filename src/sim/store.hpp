@@ -26,6 +26,15 @@ inline s1pilot::core::timestamp from_micros(micros m) {
     return s1pilot::core::timestamp{std::chrono::microseconds{m}};
 }
 
+/// The API's text of a time, `2024-04-30T12:34:56.123456Z` (core::format_timestamp's), written
+/// into `out` without allocating: a page of threats writes about ten thousand of them.
+struct micros_text {
+    char data[32];
+    std::size_t size;
+    std::string_view view() const noexcept { return {data, size}; }
+};
+micros_text format_micros(micros m) noexcept;
+
 /// Where an agent runs in a cloud (agentDetectionInfo.cloudProviders.<provider>).
 struct cloud_record {
     string_id provider, account, image, instance_id, instance_size, location, network, aws_role, gcp_service_account,
@@ -143,6 +152,12 @@ public:
     /// What threat `threat` was loaded from, or nullptr for a generated threat.
     const loaded_threat* loaded(std::uint32_t threat) const;
 
+    /// The threats' indices ordered by (createdAt, id) or by id, ascending: a cursor page starts
+    /// where its cursor points instead of sorting every match. Neither key changes after a
+    /// threat is added, so an order is built on first use and again only after add().
+    const std::vector<std::uint32_t>& by_created_at() const;
+    const std::vector<std::uint32_t>& by_id() const;
+
     /// Ids for notes and other console objects created at run time; unique within the store.
     std::uint64_t next_object_id() { return ++object_id_; }
 
@@ -161,6 +176,7 @@ private:
     std::unordered_map<std::uint64_t, std::uint32_t> agent_by_id_;
     std::unordered_map<std::uint32_t, std::vector<note_record>> notes_;
     std::unordered_map<std::uint32_t, loaded_threat> loaded_;
+    mutable std::vector<std::uint32_t> by_created_at_, by_id_order_;  // empty: to be built
     std::size_t loaded_bytes_ = 0;  // a rough count of what loaded_ holds
     std::uint64_t object_id_ = 1700000000000000000ULL;
 };

@@ -7,11 +7,10 @@
 namespace s1sim {
 namespace {
 
-using s1pilot::core::format_timestamp;
-
-// `not_mitigated` -> `Not Mitigated`, the console's *Description fields.
-std::string describe(std::string_view value) {
-    std::string out;
+// `not_mitigated` -> `Not Mitigated`, the console's *Description fields. Written into `out`, a
+// buffer the writer reuses, so a page allocates nothing for them.
+std::string_view describe(std::string_view value, std::string& out) {
+    out.clear();
     bool start = true;
     for (char c : value) {
         if (c == '_' || c == ' ') {
@@ -25,13 +24,14 @@ std::string describe(std::string_view value) {
     return out;
 }
 
-std::string extension_of(std::string_view path) {
+std::string_view extension_of(std::string_view path, std::string& out) {
+    out.clear();
     auto slash = path.find_last_of("\\/");
     auto dot = path.rfind('.');
-    if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) return "";
-    std::string ext(path.substr(dot + 1));
-    for (auto& c : ext) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return ext;
+    if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) return out;
+    out.assign(path.substr(dot + 1));
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
 }
 
 std::string_view extension_type(std::string_view ext) {
@@ -56,9 +56,9 @@ public:
         if (value == 0)
             out_.member_null(name);
         else
-            out_.member(name, id_text(value));
+            out_.key(name).quoted_number(value);
     }
-    void time(std::string_view name, micros t) { out_.member(name, format_timestamp(from_micros(t))); }
+    void time(std::string_view name, micros t) { out_.member(name, format_micros(t).view()); }
     void list(std::string_view name, std::uint32_t list) {
         if (list == 0) {
             out_.member_null(name);
@@ -195,10 +195,10 @@ public:
 
     void threat_info(const threat_record& t) {
         auto path = text(t.file_path);
-        auto ext = extension_of(path);
+        auto ext = extension_of(path, extension_);
         out_.key("threatInfo").begin_object();
         str("analystVerdict", t.analyst_verdict);
-        out_.member("analystVerdictDescription", describe(text(t.analyst_verdict)));
+        out_.member("analystVerdictDescription", description(text(t.analyst_verdict)));
         out_.member_bool("automaticallyResolved", false).member_null("browserType").member("certificateId", "");
         str("classification", t.classification);
         str("classificationSource", t.classification_source);
@@ -223,9 +223,9 @@ public:
         out_.member_number("fileSize", t.file_size).member("fileVerificationType", "NotSigned");
         time("identifiedAt", t.identified_at);
         str("incidentStatus", t.incident_status);
-        out_.member("incidentStatusDescription", describe(text(t.incident_status)));
+        out_.member("incidentStatusDescription", description(text(t.incident_status)));
         str("initiatedBy", t.initiated_by);
-        out_.member("initiatedByDescription", describe(text(t.initiated_by)));
+        out_.member("initiatedByDescription", description(text(t.initiated_by)));
         out_.member_null("initiatingUserId");
         str("initiatingUsername", t.initiating_username);
         out_.member_bool("isFileless", t.flags & flag_file_less).member_bool("isValidCertificate", false);
@@ -233,7 +233,7 @@ public:
         str("md5", t.md5);
         out_.member_bool("mitigatedPreemptively", t.flags & flag_mitigated_preemptively);
         str("mitigationStatus", t.mitigation_status);
-        out_.member("mitigationStatusDescription", describe(text(t.mitigation_status)));
+        out_.member("mitigationStatusDescription", description(text(t.mitigation_status)));
         str("originatorProcess", t.originator_process);
         out_.member_bool("pendingActions", t.flags & flag_pending_actions);
         str("processUser", t.process_user);
@@ -250,8 +250,11 @@ public:
     }
 
 private:
+    std::string_view description(std::string_view value) { return describe(value, description_); }
+
     json_writer& out_;
     const threat_store& store_;
+    std::string description_, extension_;  // reused buffers
 };
 
 }  // namespace
