@@ -27,7 +27,10 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
     y << "consoles:\n"
       << "  sim:\n"
       << "    url: " << console.url << "\n"
-      << "    token: {env: " << token_env << "}\n";
+      << "    token: {file: " << token_file().string() << "}\n";
+    // The canary is read from a file, as credentials are in production (LoadCredential=).
+    write_text(token_file(), token_);
+    fs::permissions(token_file(), fs::perms::owner_read | fs::perms::owner_write);
     if (console.ca_file) y << "    ca_file: " << console.ca_file->string() << "\n";
     // Generous rates: these tests are about what is sent, not about pacing.
     y << "    rate_limits:\n"
@@ -59,7 +62,6 @@ spawn_options pilot::spawn(const std::vector<std::string>& args) const {
     spawn_options o;
     o.argv = {S1PILOT_BINARY_DIR "/s1pilot"};
     o.argv.insert(o.argv.end(), args.begin(), args.end());
-    o.env[token_env] = token_;
     o.unset_env = {"S1PILOT_CONFIG"};
     o.stdout_file = dir_ / (stem + ".out");
     o.stderr_file = dir_ / (stem + ".err");
@@ -119,7 +121,7 @@ void pilot::expect_token_never_written() const {
     for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
         if (!entry.is_regular_file()) continue;
         // s1sim's own files are the harness's, not s1pilot's.
-        if (entry.path().filename().string().starts_with("s1sim-")) continue;
+        if (entry.path().filename().string().starts_with("s1sim-") || entry.path() == token_file()) continue;
         ++scanned;
         EXPECT_EQ(read_text(entry.path()).find(token_), std::string::npos)
             << "the console token appears in " << entry.path();

@@ -15,9 +15,6 @@
 
 namespace s1pilot::integration {
 
-/// The environment variable the configurations name for the console token.
-inline constexpr const char* token_env = "S1PILOT_IT_TOKEN";
-
 struct console_settings {
     std::string url{};                  ///< https://127.0.0.1:<port>
     std::optional<fs::path> ca_file{};  ///< absent: the system trust store
@@ -41,6 +38,8 @@ public:
     fs::path config_path() const { return dir_ / "s1pilot.yaml"; }
     fs::path audit_path() const { return audit_path_; }
     fs::path state_path() const { return dir_ / "state.db"; }
+    /// The console token's file (mode 0600), which the configuration names.
+    fs::path token_file() const { return dir_ / "s1-token"; }
 
     /// Copies a playbook into `<dir>/playbooks/` and returns the copy's path.
     fs::path copy_playbook(const fs::path& source) const;
