@@ -92,7 +92,12 @@ class Daemon:
         return response.status, response.read()
 
     def get(self, path):
-        return self.request("GET", path)
+        try:
+            return self.request("GET", path)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The listener closes a kept-alive connection idle for 10 s (B5's window): reconnect.
+            self.admin.close()
+            return self.request("GET", path)
 
     def status(self):
         status, body = self.get("/v1/status")
