@@ -1,7 +1,7 @@
 """What the benchmark drivers share: an s1sim process, a measured process, the journal's counts.
 
-Kept apart from the benchmarks themselves (pilot_bench.py) so that a later driver (B3, B5) can
-start the same instrument and read the same counts without copying them.
+Kept apart from the benchmarks themselves (pilot_bench.py: B1, B2, B6; ops_bench.py: B3, B5) so
+that every driver starts the same instrument, reads the same counts and reports the same way.
 """
 
 import dataclasses
@@ -10,7 +10,9 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -95,7 +97,8 @@ def _journal_time(text):
 class Simulator:
     """s1sim on 127.0.0.1, port 0, in its own temporary directory; stopped on leaving `with`."""
 
-    def __init__(self, binary, threats, seed=1, rate_limit=None, token="bench-token", start_timeout_s=300):
+    def __init__(self, binary, threats, seed=1, rate_limit=None, token="bench-token", start_timeout_s=300,
+                 journal=False):
         self.token = token
         self.dir = tempfile.mkdtemp(prefix="s1pilot-bench-")
         self.ca_file = os.path.join(self.dir, "s1sim-ca.pem")
@@ -103,6 +106,11 @@ class Simulator:
                 "--seed", str(seed), "--write-ca", self.ca_file]
         if rate_limit:
             argv += ["--rate-limit", rate_limit]
+        # The journal as a file too (flushed per line): a driver waiting for one request reads it
+        # without asking s1sim, so the waiting costs the process being timed nothing.
+        self.journal_file = os.path.join(self.dir, "journal.jsonl") if journal else None
+        if journal:
+            argv += ["--journal", self.journal_file]
         self._stderr = open(os.path.join(self.dir, "s1sim.stderr"), "w")
         self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._stderr,
                                         stdin=subprocess.DEVNULL, text=True)
@@ -186,3 +194,93 @@ def _kill_after(process, seconds):
     timer.daemon = True
     timer.start()
     return timer
+
+
+@dataclasses.dataclass
+class Figure:
+    id: str
+    figure: str
+    value: float
+    unit: str
+    goal: str
+    met: bool
+
+
+def median(values):
+    return statistics.median(values) if values else 0.0
+
+
+def ratio(a, b):
+    return a / b if b else 0.0
+
+
+# --- reporting ------------------------------------------------------------------------------------
+
+NO_BASELINE = object()  # in a row's baseline cell: the script cannot do what was measured
+
+
+class Report:
+    """Figures as JSON lines for scripts/bench, and a side-by-side table for the person watching."""
+
+    def __init__(self, results):
+        self.results = results
+        self.rows = []  # (id, what, s1pilot, baseline, ratio, unit, goal, met), or (id, set-up) headings
+        self.ids = set()
+        self.setup = ""
+
+    def section(self, id, heading, setup=""):
+        """What the following figures of `id` were measured on: `heading` for the table, the
+        shorter `setup` appended to each figure's name in the results (where figures of
+        different runs are compared)."""
+        self.setup = f" ({setup})" if setup else ""
+        self.rows.append((id, heading))
+
+    def add(self, figure, no_baseline=False):
+        """One figure of s1pilot alone; `no_baseline` says so where the baseline and ratio would be
+        (the section's heading says why)."""
+        baseline = NO_BASELINE if no_baseline else None
+        self.rows.append((figure.id, figure.figure, figure.value, baseline, None, figure.unit, figure.goal, figure.met))
+        self._write([dataclasses.replace(figure, figure=figure.figure + self.setup)])
+
+    def pair(self, id, what, values, unit, goal, met, ratio_goal="info"):
+        """s1pilot's figure, the baseline's and (unless ratio_goal is None) their ratio; s1pilot's
+        carries the goal."""
+        pilot, baseline = values["s1pilot"], values["baseline"]
+        figures = [Figure(id, f"s1pilot: {what}{self.setup}", pilot, unit, goal, met),
+                   Figure(id, f"baseline: {what}{self.setup}", baseline, unit, "info", True)]
+        r = None
+        if ratio_goal is not None:
+            r = ratio(pilot, baseline)
+            ratio_met = ratio_goal == "info" or _meets(r, ratio_goal)
+            met = met and ratio_met
+            figures.append(Figure(id, f"s1pilot / baseline: {what}{self.setup}", r, "ratio", ratio_goal, ratio_met))
+        self.rows.append((id, what, pilot, baseline, r, unit, goal, met))
+        self._write(figures)
+
+    def _write(self, figures):
+        self.ids.update(f.id for f in figures)
+        if self.results:
+            with open(self.results, "a") as f:
+                for figure in figures:
+                    f.write(json.dumps(dataclasses.asdict(figure), separators=(",", ":")) + "\n")
+
+    def print_table(self):
+        print(f"\n{'id':<4} {'figure':<64} {'s1pilot':>10} {'baseline':>10} {'ratio':>7} {'unit':<6} {'goal':<13} met")
+        for row in self.rows:
+            if len(row) == 2:
+                print(f"{row[0]:<4} [{row[1]}]")
+                continue
+            id, what, pilot, baseline, r, unit, goal, met = row
+            if baseline is NO_BASELINE:
+                cells, r_cell = [f"{pilot:>10.3f}", f"{'no baseline':>10}"], " " * 6
+            else:
+                cells = [f"{v:>10.3f}" if v is not None else " " * 10 for v in (pilot, baseline)]
+                r_cell = f"{r:>7.3f}" if r is not None else " " * 7
+            print(f"{id:<4} {what[:64]:<64} {cells[0]} {cells[1]} {r_cell} {unit:<6} {goal:<13} "
+                  f"{'yes' if met else 'NO'}")
+        sys.stdout.flush()
+
+
+def _meets(value, goal):
+    op, limit = goal.split()
+    return value <= float(limit) if op == "<=" else value >= float(limit)

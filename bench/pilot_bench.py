@@ -21,14 +21,13 @@ import pathlib
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 
-from harness import API, PAGE, Simulator, run_measured
+from harness import API, PAGE, Figure, Report, Simulator, median, ratio, run_measured
 
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
 BUILD_DIR = BENCH_DIR.parent / "build" / "bench"
@@ -93,15 +92,6 @@ class Run:
     resolve_pages: int
     resolve_span_s: float
 
-
-@dataclasses.dataclass
-class Figure:
-    id: str
-    figure: str
-    value: float
-    unit: str
-    goal: str
-    met: bool
 
 
 class Bench:
@@ -209,13 +199,6 @@ def largest_max_threats(s1pilot):
     return min(1_000_000, schema["properties"]["limits"]["properties"]["max_threats"]["maximum"])
 
 
-def median(values):
-    return statistics.median(values) if values else 0.0
-
-
-def ratio(a, b):
-    return a / b if b else 0.0
-
 
 # --- the benchmarks -------------------------------------------------------------------------------
 
@@ -314,67 +297,6 @@ def parse_in_python(sim, repeats=5):
 BENCHMARKS = {"B1": bench_b1, "B2": bench_b2, "B6": bench_b6}
 
 
-# --- reporting ------------------------------------------------------------------------------------
-
-class Report:
-    """Figures as JSON lines for scripts/bench, and a side-by-side table for the person watching."""
-
-    def __init__(self, results):
-        self.results = results
-        self.rows = []  # (id, what, s1pilot, baseline, ratio, unit, goal, met), or (id, set-up) headings
-        self.ids = set()
-        self.setup = ""
-
-    def section(self, id, heading, setup=""):
-        """What the following figures of `id` were measured on: `heading` for the table, the
-        shorter `setup` appended to each figure's name in the results (where figures of
-        different runs are compared)."""
-        self.setup = f" ({setup})" if setup else ""
-        self.rows.append((id, heading))
-
-    def add(self, figure):
-        self.rows.append((figure.id, figure.figure, figure.value, None, None, figure.unit, figure.goal, figure.met))
-        self._write([dataclasses.replace(figure, figure=figure.figure + self.setup)])
-
-    def pair(self, id, what, values, unit, goal, met, ratio_goal="info"):
-        """s1pilot's figure, the baseline's and (unless ratio_goal is None) their ratio; s1pilot's
-        carries the goal."""
-        pilot, baseline = values["s1pilot"], values["baseline"]
-        figures = [Figure(id, f"s1pilot: {what}{self.setup}", pilot, unit, goal, met),
-                   Figure(id, f"baseline: {what}{self.setup}", baseline, unit, "info", True)]
-        r = None
-        if ratio_goal is not None:
-            r = ratio(pilot, baseline)
-            ratio_met = ratio_goal == "info" or _meets(r, ratio_goal)
-            met = met and ratio_met
-            figures.append(Figure(id, f"s1pilot / baseline: {what}{self.setup}", r, "ratio", ratio_goal, ratio_met))
-        self.rows.append((id, what, pilot, baseline, r, unit, goal, met))
-        self._write(figures)
-
-    def _write(self, figures):
-        self.ids.update(f.id for f in figures)
-        if self.results:
-            with open(self.results, "a") as f:
-                for figure in figures:
-                    f.write(json.dumps(dataclasses.asdict(figure), separators=(",", ":")) + "\n")
-
-    def print_table(self):
-        print(f"\n{'id':<4} {'figure':<64} {'s1pilot':>10} {'baseline':>10} {'ratio':>7} {'unit':<6} {'goal':<13} met")
-        for row in self.rows:
-            if len(row) == 2:
-                print(f"{row[0]:<4} [{row[1]}]")
-                continue
-            id, what, pilot, baseline, r, unit, goal, met = row
-            cells = [f"{v:>10.3f}" if v is not None else " " * 10 for v in (pilot, baseline)]
-            r_cell = f"{r:>7.3f}" if r is not None else " " * 7
-            print(f"{id:<4} {what[:64]:<64} {cells[0]} {cells[1]} {r_cell} {unit:<6} {goal:<13} "
-                  f"{'yes' if met else 'NO'}")
-        sys.stdout.flush()
-
-
-def _meets(value, goal):
-    op, limit = goal.split()
-    return value <= float(limit) if op == "<=" else value >= float(limit)
 
 
 def main():

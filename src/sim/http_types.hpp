@@ -17,6 +17,9 @@ struct http_request {
     std::string query;   ///< after `?`, raw
     std::string body;
     std::string authorization;  ///< the Authorization header, as received
+    /// CLOCK_MONOTONIC nanoseconds when the server had read the request's headers (0: not read
+    /// from a socket). Journaled for benchmarks that time a client on the same clock.
+    std::int64_t received_ns = 0;
 };
 
 /// What the server should do with a request, beyond answering it.

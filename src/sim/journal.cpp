@@ -18,6 +18,10 @@ void write_entry(json_writer& w, const journal_entry& e) {
         w.member_null("fault");
     else
         w.member("fault", e.fault);
+    if (e.received_ns == 0)
+        w.member_null("receivedNs");
+    else
+        w.member_number("receivedNs", e.received_ns);
     w.end_object();
 }
 

@@ -18,6 +18,7 @@ struct journal_entry {
     std::string rqid, method, path, query, body;
     unsigned status = 0;  ///< what was (or would have been) answered; 0 for a reset
     std::string fault;    ///< empty, or the fault injected (`reset`, `status503`, `drop_after_apply`...)
+    std::int64_t received_ns = 0;  ///< http_request::received_ns; written as null when 0
 };
 
 class journal {

@@ -18,6 +18,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <array>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <set>
@@ -56,8 +57,9 @@ struct connection {
     asio::steady_timer timer;
 };
 
-http_request to_plain(const http::request<http::string_body>& request) {
+http_request to_plain(const http::request<http::string_body>& request, std::int64_t received_ns = 0) {
     http_request out;
+    out.received_ns = received_ns;
     out.method = std::string(request.method_string());
     std::string_view target = request.target();
     auto question = target.find('?');
@@ -201,9 +203,18 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection> c) {
         parser.body_limit(sim.options().max_body);
         parser.header_limit(16 * 1024);
         tcp_layer.expires_after(options.idle_timeout);
-        auto [ec, bytes] = co_await http::async_read(c->stream, buffer, parser, use_tuple);
+        // Header and body apart, to journal when the headers were in: a benchmark times a client
+        // up to the moment s1sim received its request, on the same monotonic clock.
+        auto [ec, bytes] = co_await http::async_read_header(c->stream, buffer, parser, use_tuple);
+        const auto received = std::chrono::steady_clock::now().time_since_epoch();
+        if (!ec && !parser.is_done()) {
+            auto [body_error, body_bytes] = co_await http::async_read(c->stream, buffer, parser, use_tuple);
+            ec = body_error;
+            bytes += body_bytes;
+        }
+        const auto received_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(received).count();
         if (ec == http::error::body_limit || ec == http::error::header_limit) {
-            auto plain = to_plain(parser.get());
+            auto plain = to_plain(parser.get(), received_ns);
             auto status = ec == http::error::body_limit ? 413U : 431U;
             auto response = sim.reject(plain, status == 431 ? 400 : 413,
                                        status == 431 ? "request header too large" : "request body too large");
@@ -219,7 +230,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection> c) {
             break;
         }
         const auto& request = parser.get();
-        http_response response = sim.handle(to_plain(request));
+        http_response response = sim.handle(to_plain(request, received_ns));
         if (response.action == disposition::reset) {
             c->reset();
             co_return;

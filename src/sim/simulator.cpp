@@ -142,7 +142,7 @@ http_response simulator::handle(const http_request& request) {
     // Admin traffic is the test harness talking, not the client under test: it is not journaled.
     if (!is_admin)
         journal_.record({0, now(), response.rqid, request.method, request.path, request.query, request.body,
-                         response.action == disposition::reset ? 0U : response.status, fault});
+                         response.action == disposition::reset ? 0U : response.status, fault, request.received_ns});
     return response;
 }
 
@@ -150,7 +150,7 @@ http_response simulator::reject(const http_request& request, unsigned status, st
     std::lock_guard lock(mutex_);
     http_response response = error_response(status, detail);
     response.rqid = next_rqid();
-    journal_.record({0, now(), response.rqid, request.method, request.path, request.query, {}, status, {}});
+    journal_.record({0, now(), response.rqid, request.method, request.path, request.query, {}, status, {}, request.received_ns});
     return response;
 }
 

@@ -224,6 +224,27 @@ TEST(Journal, RecordsEveryRequestInOrder) {
     EXPECT_EQ(since.json().at("requests").as_array().size(), 2u);
 }
 
+TEST(Journal, ReceivedNsIsTheMonotonicClockWhenTheHeadersWereRead) {
+    running_sim sim(test_options(10));
+    auto client = sim.client();
+    const auto monotonic_ns = [] {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    };
+    const auto before = monotonic_ns();
+    client->get(std::string(threats_path) + "?limit=1");
+    client->post(api + "/threats/notes", R"({"filter":{"ids":["1590000000000104729"]},"data":{"text":"n"}})");
+    const auto after = monotonic_ns();
+    auto all = client->get("/_sim/requests").json().at("requests").as_array();
+    ASSERT_EQ(all.size(), 2u);
+    const auto first = all[0].at("receivedNs").as_int64();
+    const auto second = all[1].at("receivedNs").as_int64();
+    EXPECT_GE(first, before);
+    EXPECT_LE(first, second);
+    EXPECT_LE(second, after);
+}
+
 TEST(Admin, AddDumpAndReset) {
     running_sim sim(test_options(10));
     auto client = sim.client();
