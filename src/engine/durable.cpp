@@ -92,7 +92,7 @@ asio::awaitable<bool> engine::impl::commit(std::vector<state::row_write> writes,
 }
 
 void engine::impl::defer(state::row_write write) {
-    if (!write.rows.empty()) deferred.writes.push_back(std::move(write));
+    if (!write.rows.empty() || write.run) deferred.writes.push_back(std::move(write));
 }
 
 void engine::impl::defer(boost::json::object record) {
@@ -156,10 +156,10 @@ asio::awaitable<void> engine::impl::recover() {
     auto* writer = services.audit;
     while (!ready() && !stopping) {
         if (!co_await sleep(options.recovery_interval)) break;
-        // A real write to each: the ledger takes a run id, the audit log records the recovery.
+        // A real write to each: a ledger transaction, and the audit log records the recovery.
         std::string error;
-        if (auto id = co_await on_worker([&] { return ledger->next_run_id(); }); !id)
-            error = "ledger: " + id.error().message;
+        if (auto probed = co_await on_worker([&] { return ledger->probe_write(); }); !probed)
+            error = "ledger: " + probed.error().message;
         if (error.empty() && writer != nullptr && !options.plan) {
             const auto why = not_ready;
             auto appended = co_await on_worker([&]() -> audit::result<audit::appended> {

@@ -150,8 +150,6 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     template <class F>
     boost::asio::awaitable<std::invoke_result_t<F>> on_worker(F f) {
         using result_type = std::invoke_result_t<F>;
-        // Whatever runs on the worker sees every write made before it, deferred ones included.
-        if (!deferred.empty() && ready()) (void)co_await flush_deferred();
         co_return co_await boost::asio::co_spawn(
             worker->get_executor(), [&f]() -> boost::asio::awaitable<result_type> { co_return f(); },
             boost::asio::use_awaitable);
@@ -160,8 +158,10 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     /// Sleeps `d` unless stop() (or stopping `loop`) comes first; false when cut short.
     boost::asio::awaitable<bool> sleep(std::chrono::nanoseconds d, detail::playbook_loop* loop = nullptr);
 
-    /// Results recorded after an answer, made durable with the next write (one transaction, one
-    /// sync): the next batch's intent, the run's end, or any other worker job, whichever is first.
+    /// Records made durable with the next commit (one transaction, one sync): a run's start and
+    /// a batch's results ride with the next intent, or the run's end. Reads on the worker do
+    /// not wait for them: what they read (rows of other actions and runs, a playbook's earlier
+    /// runs, which ended flushed) is never among them.
     struct deferred_writes {
         std::vector<state::row_write> writes;
         std::vector<boost::json::object> records;

@@ -373,6 +373,8 @@ asio::awaitable<reconcile_report> engine::reconcile_pending() {
     }
     const auto snap = impl_->current;
     report = co_await impl_->reconcile_entries(*snap, std::move(*pending), *run_id, true);
+    // Resends record their results deferred, like a run's batches: durable before this ends.
+    if (!co_await impl_->flush_deferred() && report.ok()) report.error = impl_->not_ready;
     record.ended_at = impl_->services.clock->now();
     record.outcome = report.ok() ? "ok" : "failed";
     record.summary = "done " + std::to_string(report.done) + ", failed " + std::to_string(report.failed) +

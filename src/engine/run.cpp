@@ -182,12 +182,14 @@ public:
                       std::string(config::to_string(mode())),
                       core::format_timestamp(run_.started),
                       0};
-        auto start = run_start_event(run_.id, t.source, config::to_string(run_.dry ? mode() : run_.playbook.mode));
-        if (!co_await engine_.audit(std::move(start))) co_return false;
+        // Deferred: durable with the run's first intent (or its end), so that a webhook's run
+        // syncs twice before its first POST, not four times.
+        engine_.defer(run_start_event(run_.id, t.source, config::to_string(run_.dry ? mode() : run_.playbook.mode)));
         if (!run_.dry) {
             state::run_record record{run_.id.run, run_.playbook.name, run_.started, std::nullopt, "running", {}};
-            if (!co_await engine_.record_run(std::move(record))) co_return false;
+            engine_.defer(state::row_write{state::row_write::kind::run, {}, {}, {}, {}, std::move(record)});
         }
+        if (!engine_.ready()) co_return false;
         for (const auto& a : run_.playbook.actions) {
             run_.keys.push_back(ledger_key(a));
             run_.report.actions.push_back({config::action_name(a), 0, 0, 0, 0, 0, 0, {}});
@@ -198,6 +200,8 @@ public:
     asio::awaitable<run_report> finish(run_outcome outcome, std::string error) {
         run_.report.outcome = outcome;
         run_.report.error = std::move(error);
+        // The last batch's results (and a run without a POST: its start) become durable now.
+        if (!co_await engine_.flush_deferred() && run_.report.error.empty()) run_.report.error = engine_.not_ready;
         auto* ledger = engine_.services.ledger;
         const auto& name = run_.playbook.name;
         if (auto counts = co_await engine_.on_worker([&] { return ledger->count_confirmations(name); })) {

@@ -183,12 +183,18 @@ result<void> sqlite_ledger::apply(const std::vector<row_write>& writes) {
     if (!unit) return unit.error();
     const auto now = to_micros(clock_.now());
     for (const auto& w : writes) {
+        if (w.what == row_write::kind::run) {
+            if (w.run)
+                if (auto recorded = record_run(*w.run); !recorded) return recorded.error();
+            continue;
+        }
         if (w.rows.empty()) continue;
         result<void> written;
         switch (w.what) {
             case row_write::kind::pending: written = upsert_rows(w.rows, action_status::pending, {}, now); break;
             case row_write::kind::done: written = upsert_rows(w.rows, action_status::done, {}, now); break;
             case row_write::kind::failed: written = upsert_rows(w.rows, action_status::failed, w.reason, now); break;
+            case row_write::kind::run: break;
             case row_write::kind::sent:
                 written = upsert_rows(w.rows, action_status::done, {}, now);
                 if (written) written = follow_rows(w.rows, w.first_check, w.confirm_by, now);
@@ -274,24 +280,43 @@ result<std::optional<run_record>> sqlite_ledger::find_run(std::string_view run_i
 }
 
 result<std::string> sqlite_ledger::next_run_id() {
-    static const std::string sql = "UPDATE counters SET value = value + 1 WHERE name = 'run_id' RETURNING value";
+    if (next_run_ == 0 || next_run_ > reserved_end_) {
+        // Ids are reserved a block at a time, so that a run's start costs no transaction (and
+        // no sync) of its own; a restart skips what is left of a block.
+        static const std::string sql =
+            "UPDATE counters SET value = value + ?1 WHERE name = 'run_id' RETURNING value";
+        auto unit = detail::transaction::begin(*database_);
+        if (!unit) return unit.error();
+        std::int64_t end = 0;
+        {
+            auto q = database_->prepare(sql, "reserving run ids");
+            if (!q) return q.error();
+            q->bind(1, run_id_block);
+            auto row = q->step();
+            if (!row) return row.error();
+            if (!*row)
+                return error{make_error_code(errc::database_error),
+                             fmt::format("state database {}: the run id counter is missing", database_->name())};
+            end = q->integer(0);
+            // The statement must finish before COMMIT, or SQLite refuses to commit.
+            if (auto rest = q->run(); !rest) return rest.error();
+        }
+        if (auto committed = unit->commit(); !committed) return committed.error();
+        next_run_ = end - run_id_block + 1;
+        reserved_end_ = end;
+    }
+    return fmt::format("r-{:06}", next_run_++);
+}
+
+result<void> sqlite_ledger::probe_write() {
+    // Rewrites the counter with its own value: a real page write, synced at commit.
     auto unit = detail::transaction::begin(*database_);
     if (!unit) return unit.error();
-    std::int64_t value = 0;
-    {
-        auto q = database_->prepare(sql, "allocating a run id");
-        if (!q) return q.error();
-        auto row = q->step();
-        if (!row) return row.error();
-        if (!*row)
-            return error{make_error_code(errc::database_error),
-                         fmt::format("state database {}: the run id counter is missing", database_->name())};
-        value = q->integer(0);
-        // The statement must finish before COMMIT, or SQLite refuses to commit.
-        if (auto rest = q->run(); !rest) return rest.error();
-    }
-    if (auto committed = unit->commit(); !committed) return committed.error();
-    return fmt::format("r-{:06}", value);
+    if (auto q = database_->prepare("UPDATE counters SET value = value WHERE name = 'run_id'", "probing a write"); !q)
+        return q.error();
+    else if (auto ran = q->run(); !ran)
+        return ran.error();
+    return unit->commit();
 }
 
 result<void> sqlite_ledger::integrity_check() {

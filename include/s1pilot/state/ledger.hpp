@@ -91,24 +91,6 @@ struct confirmation_counts {
     bool operator==(const confirmation_counts&) const = default;
 };
 
-/// One write of ledger::apply(): what mark_pending, mark_done, mark_failed or mark_sent would do.
-struct row_write {
-    enum class kind { pending, done, failed, sent };
-    kind what = kind::done;
-    std::vector<action_row> rows;
-    std::string reason;               ///< failed
-    core::timestamp first_check{};    ///< sent
-    core::timestamp confirm_by{};     ///< sent
-};
-
-/// Rows of the actions table by status.
-struct row_counts {
-    std::size_t pending = 0;
-    std::size_t done = 0;
-    std::size_t failed = 0;
-    bool operator==(const row_counts&) const = default;
-};
-
 /// A playbook run, for the record and for `s1pilot` tooling.
 struct run_record {
     std::string run_id;
@@ -117,6 +99,26 @@ struct run_record {
     std::optional<core::timestamp> ended_at;
     std::string outcome;  ///< the engine's word: `running`, `ok`, `held`, `failed`, ...
     std::string summary;  ///< opaque to the ledger (the engine stores its counts as JSON)
+};
+
+/// One write of ledger::apply(): what mark_pending, mark_done, mark_failed, mark_sent or
+/// record_run would do.
+struct row_write {
+    enum class kind { pending, done, failed, sent, run };
+    kind what = kind::done;
+    std::vector<action_row> rows;
+    std::string reason;               ///< failed
+    core::timestamp first_check{};    ///< sent
+    core::timestamp confirm_by{};     ///< sent
+    std::optional<run_record> run{};  ///< run
+};
+
+/// Rows of the actions table by status.
+struct row_counts {
+    std::size_t pending = 0;
+    std::size_t done = 0;
+    std::size_t failed = 0;
+    bool operator==(const row_counts&) const = default;
 };
 
 /// The ledger contract. Every write is one durable transaction: when a call returns success the
@@ -171,9 +173,13 @@ public:
     /// Inserts or replaces the run with this `run_id` (record it at start and again at the end).
     [[nodiscard]] virtual result<void> record_run(const run_record& run) = 0;
     [[nodiscard]] virtual result<std::optional<run_record>> find_run(std::string_view run_id) = 0;
-    /// The next run id, `r-000001`, `r-000002`, ...: persisted, so monotonic across restarts.
+    /// The next run id, `r-000001`, `r-000002`, ...: unique and increasing, across restarts too.
+    /// Ids may be reserved in blocks (SQLite: 32), so a restart can skip some.
     [[nodiscard]] virtual result<std::string> next_run_id() = 0;
 
+    /// A small durable write (a transaction that changes nothing visible): whether the storage
+    /// accepts writes again, after a failure.
+    [[nodiscard]] virtual result<void> probe_write() = 0;
     /// A full consistency check of the storage (SQLite: `PRAGMA integrity_check`).
     [[nodiscard]] virtual result<void> integrity_check() = 0;
 };

@@ -62,6 +62,7 @@ public:
     [[nodiscard]] result<void> record_run(const run_record& run) override;
     [[nodiscard]] result<std::optional<run_record>> find_run(std::string_view run_id) override;
     [[nodiscard]] result<std::string> next_run_id() override;
+    [[nodiscard]] result<void> probe_write() override;
     [[nodiscard]] result<void> integrity_check() override;
 
     /// The schema version of the open database.
@@ -78,6 +79,9 @@ private:
 
     std::unique_ptr<detail::sqlite_database> database_;
     const core::clock& clock_;
+    static constexpr std::int64_t run_id_block = 32;
+    std::int64_t next_run_ = 0;      ///< the next run id of the reserved block (0: none reserved)
+    std::int64_t reserved_end_ = 0;  ///< the block's last id
 };
 
 }  // namespace s1pilot::state

@@ -91,11 +91,13 @@ public:
                 case state::row_write::kind::done: r = mark_done(w.rows); break;
                 case state::row_write::kind::failed: r = mark_failed(w.rows, w.reason); break;
                 case state::row_write::kind::sent: r = mark_sent(w.rows, w.first_check, w.confirm_by); break;
+                case state::row_write::kind::run: r = w.run ? record_run(*w.run) : state::result<void>{}; break;
             }
             if (!r) return r;
         }
         return {};
     }
+    state::result<void> probe_write() override { return real_.probe_write(); }
     state::result<void> integrity_check() override { return real_.integrity_check(); }
 
 protected:
@@ -108,7 +110,9 @@ public:
     using forwarding_ledger::forwarding_ledger;
     bool fail_pending = false;
     bool fail_done = false;
-    int run_ids_left = -1;  ///< next_run_id succeeds this many more times, then fails (-1: always)
+    /// next_run_id (and the recovery's probe_write) succeeds this many more times, then fails
+    /// (-1: always).
+    int run_ids_left = -1;
 
     state::result<void> mark_pending(const std::vector<state::action_row>& rows) override {
         if (fail_pending) return failure();
@@ -122,6 +126,10 @@ public:
         if (run_ids_left == 0) return failure();
         if (run_ids_left > 0) --run_ids_left;
         return real_.next_run_id();
+    }
+    state::result<void> probe_write() override {
+        if (run_ids_left == 0) return failure();
+        return real_.probe_write();
     }
 
 private:

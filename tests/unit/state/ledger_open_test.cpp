@@ -78,7 +78,8 @@ TEST(LedgerOpen, ReopeningKeepsRowsAndRunIds) {
     }
     auto ledger = state::sqlite_ledger::open(dir / "state.db", clock).value();
     EXPECT_EQ(ledger->schema_version().value(), state::sqlite_ledger::latest_schema_version());
-    EXPECT_EQ(ledger->next_run_id().value(), "r-000003");
+    // Ids are reserved 32 at a time: the restart skips the rest of the first block.
+    EXPECT_EQ(ledger->next_run_id().value(), "r-000033");
     auto done = ledger->find("contain", "mitigate:kill", "t1").value();
     ASSERT_TRUE(done);
     EXPECT_EQ(done->status, state::action_status::done);
