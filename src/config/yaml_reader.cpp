@@ -103,7 +103,7 @@ std::string syntax_message(std::string_view text, const YAML::Exception& e) {
 class document_starts final : public YAML::EventHandler {
 public:
     struct document {
-        YAML::Mark start;               // its first token (`---` when there is one)
+        YAML::Mark start;                // its first token (`---` when there is one)
         std::optional<YAML::Mark> root;  // its root node: where a message about it points
     };
     std::vector<document> documents;
@@ -115,7 +115,8 @@ public:
     void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
         node(mark);
     }
-    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
         node(mark);
     }
     void OnSequenceEnd() override {}
@@ -253,7 +254,8 @@ std::optional<YAML::Node> parse_document(std::string_view text, reader& r, std::
         YAML::Parser parser(stream);
         while (starts.documents.size() < 2 && parser.HandleNextDocument(starts)) {
         }
-        const bool stuck = starts.documents.size() == 2 && starts.documents[1].start.pos == starts.documents[0].start.pos;
+        const bool stuck =
+            starts.documents.size() == 2 && starts.documents[1].start.pos == starts.documents[0].start.pos;
         if (stuck) {
             r.error(starts.documents[0].start, unexpected_token_message(text, starts.documents[0].start));
             return std::nullopt;

@@ -60,10 +60,8 @@ std::variant<bool, std::string> read_query(std::string_view query) {
         const auto eq = param.find('=');
         const auto key = param.substr(0, eq);
         const auto value = eq == std::string_view::npos ? std::string_view("true") : param.substr(eq + 1);
-        if (key != "wait")
-            return "unknown query parameter '" + shown(key, 64) + "' (only wait=true is known)";
-        if (value != "true" && value != "false")
-            return "wait must be true or false, not '" + shown(value, 64) + "'";
+        if (key != "wait") return "unknown query parameter '" + shown(key, 64) + "' (only wait=true is known)";
+        if (value != "true" && value != "false") return "wait must be true or false, not '" + shown(value, 64) + "'";
         wait = value == "true";
     }
     return wait;

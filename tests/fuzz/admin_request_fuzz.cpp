@@ -32,9 +32,9 @@ bool has_header(const ops::admin_response& r, std::string_view name) {
 
 void check_ids(const std::vector<std::string>& ids) {
     S1PILOT_FUZZ_CHECK(!ids.empty() && ids.size() <= ops::max_event_ids, "an id count outside 1..1000");
-    S1PILOT_FUZZ_CHECK(std::is_sorted(ids.begin(), ids.end()) &&
-                           std::adjacent_find(ids.begin(), ids.end()) == ids.end(),
-                       "ids not distinct");
+    S1PILOT_FUZZ_CHECK(
+        std::is_sorted(ids.begin(), ids.end()) && std::adjacent_find(ids.begin(), ids.end()) == ids.end(),
+        "ids not distinct");
     for (const auto& id : ids) S1PILOT_FUZZ_CHECK(fuzz::all_digits(id), "an id that is not digits");
 }
 

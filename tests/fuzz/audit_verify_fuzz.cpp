@@ -7,10 +7,10 @@
 #include "s1pilot/audit/verify.hpp"
 
 #include <openssl/evp.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <string>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <vector>
 
 #include "fuzz_check.hpp"
@@ -59,28 +59,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::uint64_t visited = 0;
     std::optional<std::uint64_t> last_seq;
     std::string last_hash;
-    const auto report = audit::verify({"/proc/self/fd/" + std::to_string(fd)}, std::nullopt,
-                                      [&](const boost::json::object& record, const audit::record_location& where) {
-        S1PILOT_FUZZ_CHECK(where.line >= 1 && where.line <= lines.size(), "a record on a line that is not there");
-        const std::string_view line = lines[where.line - 1];
-        S1PILOT_FUZZ_CHECK(line.size() > tail && line.substr(line.size() - tail, hash_key.size()) == hash_key &&
-                               line.back() == '}',
-                           "a record accepted without a trailing hash");
-        const std::string body = std::string(line.substr(0, line.size() - tail)) + "}";
-        const std::string_view hash = line.substr(line.size() - tail + hash_key.size(), 64);
-        const auto* prev = record.if_contains("prev");
-        S1PILOT_FUZZ_CHECK(prev != nullptr && prev->is_string(), "a record accepted without prev");
-        S1PILOT_FUZZ_CHECK(sha256_hex(prev->get_string(), body) == hash, "a record accepted whose hash does not match");
-        const auto seq = record.at("seq").to_number<std::uint64_t>();
-        if (last_seq) {
-            S1PILOT_FUZZ_CHECK(seq == *last_seq + 1, "accepted records with a seq gap");
-            S1PILOT_FUZZ_CHECK(prev->get_string() == last_hash, "a record accepted that does not name its predecessor");
-        }
-        last_seq = seq;
-        last_hash = hash;
-        ++visited;
-        return true;
-    });
+    const auto report = audit::verify(
+        {"/proc/self/fd/" + std::to_string(fd)}, std::nullopt,
+        [&](const boost::json::object& record, const audit::record_location& where) {
+            S1PILOT_FUZZ_CHECK(where.line >= 1 && where.line <= lines.size(), "a record on a line that is not there");
+            const std::string_view line = lines[where.line - 1];
+            S1PILOT_FUZZ_CHECK(line.size() > tail && line.substr(line.size() - tail, hash_key.size()) == hash_key &&
+                                   line.back() == '}',
+                               "a record accepted without a trailing hash");
+            const std::string body = std::string(line.substr(0, line.size() - tail)) + "}";
+            const std::string_view hash = line.substr(line.size() - tail + hash_key.size(), 64);
+            const auto* prev = record.if_contains("prev");
+            S1PILOT_FUZZ_CHECK(prev != nullptr && prev->is_string(), "a record accepted without prev");
+            S1PILOT_FUZZ_CHECK(sha256_hex(prev->get_string(), body) == hash,
+                               "a record accepted whose hash does not match");
+            const auto seq = record.at("seq").to_number<std::uint64_t>();
+            if (last_seq) {
+                S1PILOT_FUZZ_CHECK(seq == *last_seq + 1, "accepted records with a seq gap");
+                S1PILOT_FUZZ_CHECK(prev->get_string() == last_hash,
+                                   "a record accepted that does not name its predecessor");
+            }
+            last_seq = seq;
+            last_hash = hash;
+            ++visited;
+            return true;
+        });
     ::close(fd);
 
     S1PILOT_FUZZ_CHECK(report.records == visited, "records counted that were never handed over");

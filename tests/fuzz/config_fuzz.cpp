@@ -4,9 +4,9 @@
 
 #include "s1pilot/config/load.hpp"
 
-#include "fuzz_check.hpp"
-
 #include <algorithm>
+
+#include "fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace s1pilot;

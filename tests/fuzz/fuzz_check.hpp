@@ -7,13 +7,12 @@
 #include <cstdlib>
 #include <string_view>
 
-#define S1PILOT_FUZZ_CHECK(condition, what)                                                              \
-    do {                                                                                                 \
-        if (!(condition)) {                                                                              \
-            std::fprintf(stderr, "fuzz invariant broken at %s:%d: %s (%s)\n", __FILE__, __LINE__, (what), \
-                         #condition);                                                                    \
-            std::abort();                                                                                \
-        }                                                                                                \
+#define S1PILOT_FUZZ_CHECK(condition, what)                                                                            \
+    do {                                                                                                               \
+        if (!(condition)) {                                                                                            \
+            std::fprintf(stderr, "fuzz invariant broken at %s:%d: %s (%s)\n", __FILE__, __LINE__, (what), #condition); \
+            std::abort();                                                                                              \
+        }                                                                                                              \
     } while (false)
 
 namespace s1pilot::fuzz {

@@ -1,6 +1,7 @@
 #include "s1pilot/ops/admin_http.hpp"
 
 #include <boost/json/parse.hpp>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -142,8 +143,9 @@ TEST(admin_routes, a_refusal_echoing_the_request_is_always_json) {
         EXPECT_EQ(parsed.as_object().at("status").as_int64(), status);
     }
     EXPECT_EQ(boost::json::parse(refused(get(weird)).second).as_object().at("error").as_string(), "no such route: /??");
-    EXPECT_EQ(boost::json::parse(refused(post("/v1/events?wait=\xe2\x82", "")).second).as_object().at("error").as_string(),
-              R"(wait must be true or false, not '??')");
+    EXPECT_EQ(
+        boost::json::parse(refused(post("/v1/events?wait=\xe2\x82", "")).second).as_object().at("error").as_string(),
+        R"(wait must be true or false, not '??')");
 }
 
 TEST(admin_routes, bearer_matching_is_exact_and_the_scheme_case_insensitive) {

@@ -51,7 +51,8 @@ TEST(responses, malformed_action_responses) {
     EXPECT_EQ(parse_action_response(R"({"data":{"affected":-3}})").error().message,
               "action response: data.affected is not a count");
     const std::string deep(10000, '[');
-    EXPECT_EQ(parse_action_response(deep).error().message, "action response: JSON nested deeper than 64 levels: refused");
+    EXPECT_EQ(parse_action_response(deep).error().message,
+              "action response: JSON nested deeper than 64 levels: refused");
     EXPECT_EQ(parse_notes_page(deep).error().message, "notes: JSON nested deeper than 64 levels: refused");
     EXPECT_TRUE(parse_api_errors(deep).empty());
     const std::string at_limit = R"({"data":{"affected":1,"x":)" + std::string(62, '[') + std::string(62, ']') + "}}";
