@@ -3,11 +3,14 @@
 #include "s1pilot/config/defaults.hpp"
 #include "s1pilot/core/time.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 
 namespace s1pilot::config::detail {
 namespace {
@@ -91,6 +94,48 @@ std::string syntax_message(std::string_view text, const YAML::Exception& e) {
     std::string message = "invalid YAML: " + e.msg;
     if (tab_in_indentation(text, e.mark.line)) message += "; YAML indentation must use spaces, not tabs";
     return message;
+}
+
+// Where the documents of a stream begin, without building them. YAML::LoadAll cannot be used:
+// on a token the parser cannot place at the top of a document (a stray `,`) it produces an empty
+// document without consuming the token, and loops forever, allocating (yaml-cpp issue 1040, fixed
+// after 0.8). Here a document that starts where the previous one started is that token.
+class document_starts final : public YAML::EventHandler {
+public:
+    struct document {
+        YAML::Mark start;                // its first token (`---` when there is one)
+        std::optional<YAML::Mark> root;  // its root node: where a message about it points
+    };
+    std::vector<document> documents;
+
+    void OnDocumentStart(const YAML::Mark& mark) override { documents.push_back({mark, std::nullopt}); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+        node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnMapEnd() override {}
+
+private:
+    void node(const YAML::Mark& mark) {
+        if (!documents.empty() && !documents.back().root) documents.back().root = mark;
+    }
+};
+
+std::string unexpected_token_message(std::string_view text, const YAML::Mark& at) {
+    const auto pos = static_cast<std::size_t>(at.pos);
+    if (at.pos >= 0 && pos < text.size() && std::isgraph(static_cast<unsigned char>(text[pos])))
+        return std::string("invalid YAML: unexpected \"") + text[pos] + "\" where a value should start";
+    return "invalid YAML: unexpected token where a value should start";
 }
 
 // Depth and size of the parsed tree, aliases counted each time they are used (a chain of aliases
@@ -191,13 +236,36 @@ void reader::add(core::severity level, const YAML::Mark& at, std::string message
 }
 
 std::optional<YAML::Node> parse_document(std::string_view text, reader& r, std::string_view empty_message) {
+    // The file loader refuses larger files before reading them; text handed over directly (tests,
+    // tools) meets the same limit.
+    if (text.size() > defaults::max_file_size) {
+        r.file_error("file is larger than 1 MiB: refused");
+        return std::nullopt;
+    }
     if (auto mark = too_deep_flow(text)) {
         r.error(*mark, depth_message());
         return std::nullopt;
     }
-    std::vector<YAML::Node> documents;
+    // At most two documents are looked at: a second one is refused whatever it holds.
+    document_starts starts;
+    YAML::Node root;
     try {
-        documents = YAML::LoadAll(std::string(text));
+        std::istringstream stream{std::string(text)};
+        YAML::Parser parser(stream);
+        while (starts.documents.size() < 2 && parser.HandleNextDocument(starts)) {
+        }
+        const bool stuck =
+            starts.documents.size() == 2 && starts.documents[1].start.pos == starts.documents[0].start.pos;
+        if (stuck) {
+            r.error(starts.documents[0].start, unexpected_token_message(text, starts.documents[0].start));
+            return std::nullopt;
+        }
+        if (starts.documents.size() == 2) {
+            r.error(starts.documents[1].root.value_or(starts.documents[1].start),
+                    "a second YAML document: write one per file");
+            return std::nullopt;
+        }
+        root = YAML::Load(std::string(text));
     } catch (const YAML::ParserException& e) {
         // DeepRecursion is a ParserException too: the block-nesting case.
         r.error(e.mark, syntax_message(text, e));
@@ -209,16 +277,12 @@ std::optional<YAML::Node> parse_document(std::string_view text, reader& r, std::
     YAML::Mark start;
     start.line = 0;
     start.column = 0;
-    if (documents.empty() || (documents.size() == 1 && documents[0].IsNull())) {
+    if (root.IsNull()) {
         r.error(start, std::string(empty_message));
         return std::nullopt;
     }
-    if (documents.size() > 1) {
-        r.error(documents[1].Mark(), "a second YAML document: write one per file");
-        return std::nullopt;
-    }
     tree_check check;
-    check.walk(documents[0], 1);
+    check.walk(root, 1);
     if (check.too_deep) {
         r.error(*check.too_deep, depth_message());
         return std::nullopt;
@@ -228,7 +292,7 @@ std::optional<YAML::Node> parse_document(std::string_view text, reader& r, std::
                            " nodes (aliases counted where used): refused");
         return std::nullopt;
     }
-    return documents[0];
+    return root;
 }
 
 mapping::mapping(reader& r, const YAML::Node& node, std::string_view path) : node_(node) {

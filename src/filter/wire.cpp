@@ -236,7 +236,12 @@ boost::json::object to_json(const threat_filter& f) {
 
 boost::system::result<parsed_query> parse_query(std::string_view query, std::vector<core::diagnostic>& problems) {
     std::size_t problems_before = problems.size();
-    auto params = urls::parse_query(query);
+    // Boost.URL 1.81's parse_query measures the query a second time with strlen(data()) (found by
+    // fuzzing, tests/fuzz/sim_query_fuzz.cpp): on a view that is not NUL-terminated it reads past
+    // the end and takes the bytes that follow into the last parameter. A copy ends where the
+    // query ends; params views it, so it lives as long.
+    const std::string terminated(query);
+    auto params = urls::parse_query(terminated);
     if (!params) {
         diagnose(problems, R"(the query string is not valid: it holds a character that must be percent-encoded, )"
                            R"(or a "%" not followed by two hex digits)");

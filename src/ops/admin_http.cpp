@@ -32,6 +32,16 @@ bool all_digits(std::string_view s) {
            std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
+/// Client bytes echoed in a refusal: at most `max` of them, printable ASCII kept and anything else
+/// shown as `?`. Verbatim, a byte such as 0xb4 (or a UTF-8 sequence cut at `max`) made the body
+/// invalid JSON, which a strict client cannot read.
+std::string shown(std::string_view input, std::size_t max) {
+    std::string out(input.substr(0, max));
+    for (char& c : out)
+        if (const auto byte = static_cast<unsigned char>(c); byte < 0x20 || byte > 0x7e) c = '?';
+    return out;
+}
+
 /// The refusal of a route with the wrong method.
 admin_response not_allowed(std::string_view allow) {
     auto r = json_error(405, "use " + std::string(allow) + " on this route");
@@ -50,10 +60,8 @@ std::variant<bool, std::string> read_query(std::string_view query) {
         const auto eq = param.find('=');
         const auto key = param.substr(0, eq);
         const auto value = eq == std::string_view::npos ? std::string_view("true") : param.substr(eq + 1);
-        if (key != "wait")
-            return "unknown query parameter '" + std::string(key.substr(0, 64)) + "' (only wait=true is known)";
-        if (value != "true" && value != "false")
-            return "wait must be true or false, not '" + std::string(value.substr(0, 64)) + "'";
+        if (key != "wait") return "unknown query parameter '" + shown(key, 64) + "' (only wait=true is known)";
+        if (value != "true" && value != "false") return "wait must be true or false, not '" + shown(value, 64) + "'";
         wait = value == "true";
     }
     return wait;
@@ -149,7 +157,7 @@ std::variant<admin_route, admin_response> route_request(const admin_request& req
         route.playbook = std::string(path.substr(playbooks.size(), path.size() - playbooks.size() - run.size()));
         if (route.playbook.find('/') != std::string::npos) return json_error(404, "no such route");
     } else {
-        return json_error(404, "no such route: " + std::string(path.substr(0, 200)));
+        return json_error(404, "no such route: " + shown(path, 200));
     }
     if (request.method != "POST") return not_allowed("POST");
     // Authentication before anything about the body: an unauthenticated client learns nothing.

@@ -397,6 +397,9 @@ parse_result<threat_page> parse_threat_page(std::string_view body, bool require_
     const std::size_t used = parser.write_some(false, body.data(), body.size(), ec);
     if (ec) {
         if (!parser.handler().problem.empty()) return parse_error{"threat page: " + parser.handler().problem};
+        if (ec == boost::json::error::too_deep)
+            return parse_error{"threat page: JSON nested deeper than " + std::to_string(max_json_depth) +
+                               " levels: refused"};
         return parse_error{"threat page: malformed JSON at byte " + std::to_string(used) + ": " + ec.message()};
     }
     if (used != body.size()) return parse_error{"threat page: unexpected data after the JSON document"};

@@ -11,12 +11,17 @@ namespace {
 
 namespace json = boost::json;
 
-std::optional<json::value> parse_json(std::string_view body) {
+// The body as a DOM. `what` names the answer in the error: `notes: JSON nested deeper than 64
+// levels: refused`; any other failure is `what: not a JSON object`.
+parse_result<json::value> parse_json(std::string_view body, std::string_view what) {
     json::parse_options options;
     options.max_depth = max_json_depth;
     boost::system::error_code ec;
     json::value v = json::parse(body, ec, {}, options);
-    if (ec) return std::nullopt;
+    if (ec == json::error::too_deep)
+        return parse_error{std::string(what) + ": JSON nested deeper than " + std::to_string(max_json_depth) +
+                           " levels: refused"};
+    if (ec || !v.is_object()) return parse_error{std::string(what) + ": not a JSON object"};
     return v;
 }
 
@@ -69,14 +74,14 @@ std::string to_string(const api_error& e) {
 }
 
 std::vector<api_error> parse_api_errors(std::string_view body) {
-    auto document = parse_json(body);
+    auto document = parse_json(body, "errors");
     if (!document) return {};
     return errors_in(*document);
 }
 
 parse_result<action_response> parse_action_response(std::string_view body) {
-    auto document = parse_json(body);
-    if (!document || !document->is_object()) return parse_error{"action response: not a JSON object"};
+    auto document = parse_json(body, "action response");
+    if (!document) return document.error();
     action_response out;
     out.errors = errors_in(*document);
     const json::value* data = document->get_object().if_contains("data");
@@ -106,8 +111,8 @@ parse_result<action_response> parse_action_response(std::string_view body) {
 }
 
 parse_result<notes_page> parse_notes_page(std::string_view body) {
-    auto document = parse_json(body);
-    if (!document || !document->is_object()) return parse_error{"notes: not a JSON object"};
+    auto document = parse_json(body, "notes");
+    if (!document) return document.error();
     const json::object& root = document->get_object();
     const json::value* data = root.if_contains("data");
     if (!data || !data->is_array()) return parse_error{"notes: no data array"};

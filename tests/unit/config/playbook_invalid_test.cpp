@@ -194,6 +194,27 @@ TEST(InvalidPlaybooks, FileLargerThanOneMebibyteIsRefused) {
                 ElementsAre("s1pilot-config-test-huge.yaml: file is larger than 1 MiB: refused"));
 }
 
+TEST(InvalidPlaybooks, TextLargerThanOneMebibyteIsRefused) {
+    // parse_playbook is handed text by tools and tests, not only by the file loader.
+    std::vector<s1pilot::core::diagnostic> diagnostics;
+    EXPECT_FALSE(parse_playbook("# " + std::string(1024 * 1024, 'x') + "\n", "huge.yaml", diagnostics));
+    EXPECT_THAT(fixtures::messages(diagnostics, ""), ElementsAre("huge.yaml: file is larger than 1 MiB: refused"));
+}
+
+// Found by fuzzing (tests/fuzz/playbook_fuzz.cpp): yaml-cpp's LoadAll never returns on a token
+// that cannot start a document, allocating an empty document per turn, so a reload of such a
+// playbook hung the daemon until memory ran out. It is now an error naming the token.
+TEST(InvalidPlaybooks, StrayTokenAtTheTopIsAnErrorNotAHang) {
+    std::vector<s1pilot::core::diagnostic> diagnostics;
+    EXPECT_FALSE(parse_playbook(",", "comma.yaml", diagnostics));
+    EXPECT_FALSE(parse_playbook("# a comment\n  ,#\n", "indented.yaml", diagnostics));
+    EXPECT_FALSE(parse_playbook("name: a\n---\n,\n", "after-a-document.yaml", diagnostics));
+    EXPECT_THAT(fixtures::messages(diagnostics, ""),
+                ElementsAre("comma.yaml:1:1: invalid YAML: unexpected \",\" where a value should start",
+                            "indented.yaml:2:3: invalid YAML: unexpected \",\" where a value should start",
+                            "after-a-document.yaml:3:1: a second YAML document: write one per file"));
+}
+
 TEST(InvalidPlaybooks, TabInIndentationIsNamed) {
     const std::string hint = "; YAML indentation must use spaces, not tabs";
     std::vector<s1pilot::core::diagnostic> diagnostics;

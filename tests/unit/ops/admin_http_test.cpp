@@ -1,5 +1,7 @@
 #include "s1pilot/ops/admin_http.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -124,6 +126,26 @@ TEST(admin_routes, unknown_routes_are_404_and_wrong_methods_405_with_allow) {
     EXPECT_EQ(answer.headers[0], (std::pair<std::string, std::string>{"Allow", "POST"}));
     EXPECT_EQ(refused(post("/metrics", "")).first, 405);
     EXPECT_EQ(refused({"DELETE", "/healthz", {}, {}, {}}).first, 405);
+}
+
+// Found by fuzzing (tests/fuzz/admin_request_fuzz.cpp): a byte that is not UTF-8 in the target,
+// or a UTF-8 character cut by the length limit, was echoed into the body verbatim, which then was
+// not JSON. Echoed client bytes are now printable ASCII, anything else shown as '?'.
+TEST(admin_routes, a_refusal_echoing_the_request_is_always_json) {
+    const std::string cut = "/" + std::string(199, 'a') + "\xc3\xa9";  // é straddles the 200-byte limit
+    const std::string weird = "/\xb4\x01";
+    for (const auto& r : {get(weird), get(cut), post("/v1/events?\xff=1", R"({"threatIds":["1"]})"),
+                          post("/v1/events?wait=\xe2\x82", R"({"threatIds":["1"]})")}) {
+        auto [status, body] = refused(r);
+        boost::system::error_code ec;
+        const auto parsed = boost::json::parse(body, ec);
+        ASSERT_FALSE(ec) << body;
+        EXPECT_EQ(parsed.as_object().at("status").as_int64(), status);
+    }
+    EXPECT_EQ(boost::json::parse(refused(get(weird)).second).as_object().at("error").as_string(), "no such route: /??");
+    EXPECT_EQ(
+        boost::json::parse(refused(post("/v1/events?wait=\xe2\x82", "")).second).as_object().at("error").as_string(),
+        R"(wait must be true or false, not '??')");
 }
 
 TEST(admin_routes, bearer_matching_is_exact_and_the_scheme_case_insensitive) {

@@ -50,8 +50,13 @@ TEST(responses, malformed_action_responses) {
               "action response: data.affected is not a number");
     EXPECT_EQ(parse_action_response(R"({"data":{"affected":-3}})").error().message,
               "action response: data.affected is not a count");
-    std::string deep(10000, '[');
-    EXPECT_FALSE(parse_action_response(deep));
+    const std::string deep(10000, '[');
+    EXPECT_EQ(parse_action_response(deep).error().message,
+              "action response: JSON nested deeper than 64 levels: refused");
+    EXPECT_EQ(parse_notes_page(deep).error().message, "notes: JSON nested deeper than 64 levels: refused");
+    EXPECT_TRUE(parse_api_errors(deep).empty());
+    const std::string at_limit = R"({"data":{"affected":1,"x":)" + std::string(62, '[') + std::string(62, ']') + "}}";
+    EXPECT_TRUE(parse_action_response(at_limit));
 }
 
 TEST(responses, notes_page) {
