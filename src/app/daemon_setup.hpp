@@ -20,8 +20,8 @@ namespace s1pilot::app {
 struct daemon_state {
     config::daemon_config config;
     std::vector<config::playbook> playbooks;  ///< the selected ones
-    std::unique_ptr<state::ledger> ledger;  ///< SQLite, or PostgreSQL when `state:` is a URI
-    std::optional<audit::writer> audit;  ///< absent for plan
+    std::unique_ptr<state::ledger> ledger;    ///< SQLite, or PostgreSQL when `state:` is a URI
+    std::optional<audit::writer> audit;       ///< absent for plan
 };
 
 struct setup_request {

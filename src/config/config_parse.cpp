@@ -163,7 +163,8 @@ void parse_state_uri(reader& r, const YAML::Node& node, daemon_config& out) {
     const auto rest = text.substr(text.find("://") + 3);
     const auto authority = rest.substr(0, rest.find_first_of("/?"));
     const auto at = authority.rfind('@');
-    const bool password_in_userinfo = at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
+    const bool password_in_userinfo =
+        at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
     bool password_in_query = false;
     if (const auto query = rest.find('?'); query != std::string_view::npos) {
         for (auto params = rest.substr(query + 1); !params.empty();) {
@@ -174,8 +175,9 @@ void parse_state_uri(reader& r, const YAML::Node& node, daemon_config& out) {
         }
     }
     if (password_in_userinfo || password_in_query) {
-        r.error(node, "state: the PostgreSQL URI must not contain a password (it would be a secret written inline); "
-                      "give it in state_password: {file: PATH} or {env: NAME}");
+        r.error(node,
+                "state: the PostgreSQL URI must not contain a password (it would be a secret written inline); "
+                "give it in state_password: {file: PATH} or {env: NAME}");
         return;
     }
     if (text.find('#') != std::string_view::npos) {
@@ -339,8 +341,9 @@ std::optional<daemon_config> parse_config_text(reader& r, std::string_view text,
         if (positions != nullptr) positions->state_password = e->value.Mark();
         out.state_password_source = read_secret_source(r, e->value, "state_password", base);
         if (out.state_password_source && out.state_uri.empty())
-            r.error(e->key_node, "state_password: only a PostgreSQL ledger takes a password (state: postgresql://...); "
-                                 "remove it, or point state: at a PostgreSQL database");
+            r.error(e->key_node,
+                    "state_password: only a PostgreSQL ledger takes a password (state: postgresql://...); "
+                    "remove it, or point state: at a PostgreSQL database");
     }
     if (const entry* e = fields.find("audit")) {
         if (auto a = section(r, *e, audit_keys, "{path: /var/log/s1pilot/audit.jsonl}")) {

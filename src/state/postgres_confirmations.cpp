@@ -75,8 +75,8 @@ result<void> postgres_ledger::follow_rows(const std::vector<action_row>& rows, c
     const auto first = number(to_micros(first_check));
     for (const auto& row : rows) {
         auto written = database_->run(sql, context,
-                                      {text(row.playbook), text(row.action_key), text(row.threat_id),
-                                       text(row.run_id), text(row.batch_id), text(row.detail), at, by, first});
+                                      {text(row.playbook), text(row.action_key), text(row.threat_id), text(row.run_id),
+                                       text(row.batch_id), text(row.detail), at, by, first});
         if (!written) return written.error();
     }
     return {};
@@ -105,11 +105,10 @@ result<void> postgres_ledger::update_confirmations(const std::vector<confirmatio
     const auto now = number(to_micros(clock_.now()));
     const auto context = fmt::format("recording {} confirmation check(s)", updates.size());
     for (const auto& c : updates) {
-        auto written = database_->run(
-            sql, context,
-            {text(c.row.playbook), text(c.row.action_key), text(c.row.threat_id), text(to_string(c.state)),
-             number(to_micros(c.next_check)), number(c.checks), text(c.last_status),
-             text(c.agent_offline ? "true" : "false"), now});
+        auto written = database_->run(sql, context,
+                                      {text(c.row.playbook), text(c.row.action_key), text(c.row.threat_id),
+                                       text(to_string(c.state)), number(to_micros(c.next_check)), number(c.checks),
+                                       text(c.last_status), text(c.agent_offline ? "true" : "false"), now});
         if (!written) return written.error();
     }
     return unit->commit();

@@ -23,7 +23,9 @@ std::string trimmed(const char* message) {
 
 // `DB on HOST:PORT`, from what the session (or the failed attempt) used: no user, no password.
 std::string name_of(const PGconn* connection) {
-    auto value = [](const char* v, const char* fallback) { return std::string(v != nullptr && *v != '\0' ? v : fallback); };
+    auto value = [](const char* v, const char* fallback) {
+        return std::string(v != nullptr && *v != '\0' ? v : fallback);
+    };
     return fmt::format("{} on {}:{}", value(PQdb(connection), "(default database)"),
                        value(PQhost(connection), "localhost"), value(PQport(connection), "5432"));
 }
@@ -73,7 +75,7 @@ result<std::unique_ptr<postgres_database>> postgres_database::connect(std::strin
     // override them; the password last.
     const std::string timeout = std::to_string(options.connect_timeout.count());
     const std::string pass(password);
-    std::vector<const char*> keywords{"connect_timeout", "application_name", "keepalives", "keepalives_idle",
+    std::vector<const char*> keywords{"connect_timeout",     "application_name", "keepalives", "keepalives_idle",
                                       "keepalives_interval", "keepalives_count", "dbname"};
     std::vector<const char*> values{timeout.c_str(), "s1pilot", "1", "30", "10", "3", conninfo.c_str()};
     if (!pass.empty()) {

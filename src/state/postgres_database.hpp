@@ -7,10 +7,9 @@
 #include "s1pilot/state/error.hpp"
 #include "s1pilot/state/postgres_ledger.hpp"
 
-#include <libpq-fe.h>
-
 #include <cstdint>
 #include <initializer_list>
+#include <libpq-fe.h>
 #include <memory>
 #include <optional>
 #include <string>

@@ -158,24 +158,23 @@ result<void> postgres_ledger::upsert_rows(const std::vector<action_row>& rows, a
                                           std::string_view reason, std::int64_t now) {
     // attempt counts the POSTs since the row was last done: +1 per pending, restarting at 1 when
     // a done row (whose cooldown ran out) is sent again.
-    static const std::string sql =
-        std::string("INSERT INTO actions AS a (") + entry_columns +
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-        "ON CONFLICT (playbook, action_key, threat_id) DO UPDATE SET "
-        "status = excluded.status, run_id = excluded.run_id, batch_id = excluded.batch_id, "
-        "attempt = CASE WHEN excluded.status <> 'pending' THEN a.attempt "
-        "WHEN a.status = 'done' THEN 1 ELSE a.attempt + 1 END, "
-        "detail = CASE WHEN excluded.detail <> '' THEN excluded.detail ELSE a.detail END, "
-        "reason = excluded.reason, updated_at = excluded.updated_at";
+    static const std::string sql = std::string("INSERT INTO actions AS a (") + entry_columns +
+                                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                                   "ON CONFLICT (playbook, action_key, threat_id) DO UPDATE SET "
+                                   "status = excluded.status, run_id = excluded.run_id, batch_id = excluded.batch_id, "
+                                   "attempt = CASE WHEN excluded.status <> 'pending' THEN a.attempt "
+                                   "WHEN a.status = 'done' THEN 1 ELSE a.attempt + 1 END, "
+                                   "detail = CASE WHEN excluded.detail <> '' THEN excluded.detail ELSE a.detail END, "
+                                   "reason = excluded.reason, updated_at = excluded.updated_at";
     const auto context = fmt::format("marking {} row(s) {}", rows.size(), to_string(status));
     const auto word = text(to_string(status));
     const auto first_attempt = number(status == action_status::pending ? 1 : 0);
     const auto at = number(now);
     for (const auto& row : rows) {
-        auto written = database_->run(sql, context,
-                                      {text(row.playbook), text(row.action_key), text(row.threat_id), word,
-                                       text(row.run_id), text(row.batch_id), first_attempt, text(row.detail),
-                                       text(reason), at});
+        auto written =
+            database_->run(sql, context,
+                           {text(row.playbook), text(row.action_key), text(row.threat_id), word, text(row.run_id),
+                            text(row.batch_id), first_attempt, text(row.detail), text(reason), at});
         if (!written) return written.error();
     }
     return {};
@@ -255,8 +254,8 @@ result<std::optional<run_record>> postgres_ledger::find_run(std::string_view run
     auto found = database_->run(sql, "reading a run", {text(run_id)});
     if (!found) return found.error();
     if (found->size() == 0) return std::optional<run_record>{};
-    run_record run{found->text(0, 0), found->text(0, 1), from_micros(found->integer(0, 2)), std::nullopt,
-                   found->text(0, 4), found->text(0, 5)};
+    run_record run{found->text(0, 0), found->text(0, 1), from_micros(found->integer(0, 2)),
+                   std::nullopt,      found->text(0, 4), found->text(0, 5)};
     if (!found->is_null(0, 3)) run.ended_at = from_micros(found->integer(0, 3));
     return std::optional<run_record>{std::move(run)};
 }

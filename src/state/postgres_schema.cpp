@@ -161,8 +161,7 @@ result<void> check_schema(postgres_database& database) {
     auto version = read_schema_version(database);
     if (!version) return version.error();
     if (*version != latest_postgres_schema_version())
-        problems.push_back(
-            fmt::format("schema version {} (expected {})", *version, latest_postgres_schema_version()));
+        problems.push_back(fmt::format("schema version {} (expected {})", *version, latest_postgres_schema_version()));
     for (const char* table : ledger_tables) {
         auto exists = table_exists(database, table);
         if (!exists) return exists.error();
@@ -184,9 +183,9 @@ result<void> check_schema(postgres_database& database) {
             problems.push_back(fmt::format("index \"{}\" is invalid", invalid->text(i, 0)));
     }
     if (problems.empty()) return {};
-    return error{make_error_code(errc::integrity_failed),
-                 fmt::format("state database {} failed its integrity check: {}", database.name(),
-                             fmt::join(problems, "; "))};
+    return error{
+        make_error_code(errc::integrity_failed),
+        fmt::format("state database {} failed its integrity check: {}", database.name(), fmt::join(problems, "; "))};
 }
 
 }  // namespace s1pilot::state::detail

@@ -5,7 +5,8 @@
 // against the console before anything else runs.
 //
 // `ledger` is the interface the engine codes against; `sqlite_ledger` (sqlite_ledger.hpp) is the
-// embedded implementation, and a shared PostgreSQL backend can implement the same contract.
+// embedded implementation and `postgres_ledger` (postgres_ledger.hpp) the shared one. One contract
+// test suite (tests/unit/state) runs against both.
 
 #include "s1pilot/core/time.hpp"
 #include "s1pilot/state/error.hpp"
@@ -96,9 +97,9 @@ struct row_write {
     enum class kind { pending, done, failed, sent };
     kind what = kind::done;
     std::vector<action_row> rows;
-    std::string reason;               ///< failed
-    core::timestamp first_check{};    ///< sent
-    core::timestamp confirm_by{};     ///< sent
+    std::string reason;             ///< failed
+    core::timestamp first_check{};  ///< sent
+    core::timestamp confirm_by{};   ///< sent
 };
 
 /// Rows of the actions table by status.
@@ -174,7 +175,8 @@ public:
     /// The next run id, `r-000001`, `r-000002`, ...: persisted, so monotonic across restarts.
     [[nodiscard]] virtual result<std::string> next_run_id() = 0;
 
-    /// A full consistency check of the storage (SQLite: `PRAGMA integrity_check`).
+    /// A consistency check of the storage (SQLite: `PRAGMA integrity_check`; PostgreSQL: the
+    /// session, the schema version, the tables, the run id counter and the indexes).
     [[nodiscard]] virtual result<void> integrity_check() = 0;
 };
 

@@ -289,8 +289,9 @@ TEST_F(ConfigTest, MissingConfigurationFile) {
 TEST_F(ConfigTest, StateMayBeAPostgresUriWithItsPasswordApart) {
     const std::string head = "consoles: {prod: {url: https://x.sentinelone.net, token: {env: T}}}\nplaybooks: []\n";
     std::vector<core::diagnostic> d;
-    auto c = parse_config(head + "state: postgresql://s1pilot@db.corp:5432/s1pilot?sslmode=verify-full\n"
-                                 "state_password: {env: S1PILOT_DB_PASSWORD}\n",
+    auto c = parse_config(head +
+                              "state: postgresql://s1pilot@db.corp:5432/s1pilot?sslmode=verify-full\n"
+                              "state_password: {env: S1PILOT_DB_PASSWORD}\n",
                           "s1pilot.yaml", d);
     ASSERT_TRUE(c) << fixtures::messages(d, "").front();
     EXPECT_EQ(c->state_uri, "postgresql://s1pilot@db.corp:5432/s1pilot?sslmode=verify-full");
@@ -342,11 +343,12 @@ TEST_F(ConfigTest, TheStatePasswordIsReadLikeTheOtherSecrets) {
     const auto dir = std::filesystem::temp_directory_path() / ("s1pilot-config-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     {
-        std::ofstream(dir / "s1pilot.yaml") << "consoles:\n"
-                                               "  sim: {url: https://127.0.0.1:9443, token: {env: S1PILOT_TEST_TOKEN}}\n"
-                                               "playbooks: []\n"
-                                               "state: postgresql://s1pilot@127.0.0.1:5432/s1pilot\n"
-                                               "state_password: {env: S1PILOT_TEST_DB_PASSWORD}\n";
+        std::ofstream(dir / "s1pilot.yaml")
+            << "consoles:\n"
+               "  sim: {url: https://127.0.0.1:9443, token: {env: S1PILOT_TEST_TOKEN}}\n"
+               "playbooks: []\n"
+               "state: postgresql://s1pilot@127.0.0.1:5432/s1pilot\n"
+               "state_password: {env: S1PILOT_TEST_DB_PASSWORD}\n";
     }
     ::setenv("S1PILOT_TEST_DB_PASSWORD", "db password", 1);  // any bytes: a space is fine in a password
     auto result = load_config(dir / "s1pilot.yaml");

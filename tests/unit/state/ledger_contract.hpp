@@ -114,9 +114,9 @@ protected:
     std::unique_ptr<state::ledger> ledger_;
 };
 
-#define S1PILOT_LEDGER_CONTRACT(suite)                                                                      \
-    INSTANTIATE_TEST_SUITE_P(Backend, suite, testing::Values(s1pilot::test::backend::sqlite,                \
-                                                             s1pilot::test::backend::postgresql),          \
+#define S1PILOT_LEDGER_CONTRACT(suite)                                                                            \
+    INSTANTIATE_TEST_SUITE_P(Backend, suite,                                                                      \
+                             testing::Values(s1pilot::test::backend::sqlite, s1pilot::test::backend::postgresql), \
                              s1pilot::test::backend_name)
 
 }  // namespace s1pilot::test

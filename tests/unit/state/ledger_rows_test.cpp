@@ -144,8 +144,8 @@ TEST_P(LedgerRows, AFailingApplyWritesNothingOfAnyOfItsWrites) {
     ASSERT_TRUE(ledger_->mark_pending({row("t1")}));
     poison();
     using kind = state::row_write::kind;
-    auto applied = ledger_->apply({{kind::done, {row("t1")}, {}, {}, {}},
-                                   {kind::pending, {row("t2"), row("poison")}, {}, {}, {}}});
+    auto applied = ledger_->apply(
+        {{kind::done, {row("t1")}, {}, {}, {}}, {kind::pending, {row("t2"), row("poison")}, {}, {}, {}}});
     ASSERT_FALSE(applied);
     EXPECT_EQ(entry("t1").status, state::action_status::pending);
     EXPECT_FALSE(ledger_->find("contain", "mitigate:kill", "t2").value());

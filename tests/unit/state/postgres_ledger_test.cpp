@@ -3,8 +3,9 @@
 // read-only sessions, its integrity check, and what leadership will build on (advisory locks, a
 // session that knows when it is gone).
 
-#include "s1pilot/core/clock.hpp"
 #include "s1pilot/state/postgres_ledger.hpp"
+
+#include "s1pilot/core/clock.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -193,8 +194,9 @@ TEST_F(PostgresLedger, OneSessionAtATimeHoldsAnAdvisoryLock) {
 TEST_F(PostgresLedger, ALostSessionIsReportedAndNeverQuietlyReplaced) {
     auto ledger = open().value();
     EXPECT_TRUE(ledger->session_alive());
-    admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-          "AND usename = 's1pilot'");
+    admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND usename = 's1pilot'");
     EXPECT_FALSE(ledger->session_alive());
     auto marked = ledger->mark_pending({row("t1")});
     ASSERT_FALSE(marked);

@@ -1,7 +1,6 @@
 #include "postgres_server.hpp"
 
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <chrono>
 #include <csignal>
@@ -11,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <grp.h>
+#include <libpq-fe.h>
 #include <optional>
 #include <poll.h>
 #include <pwd.h>
@@ -98,10 +98,10 @@ std::string message_of(PGconn* connection) {
 }  // namespace
 
 struct postgres_server::impl {
-    fs::path dir;              // owned by the server's account; holds data/, the socket and the logs
-    pid_t watchdog = -1;       // stops postgres and removes `dir` when `control` closes
-    int control = -1;          // our end of the watchdog's pipe
-    int started = 0;           // databases created so far
+    fs::path dir;         // owned by the server's account; holds data/, the socket and the logs
+    pid_t watchdog = -1;  // stops postgres and removes `dir` when `control` closes
+    int control = -1;     // our end of the watchdog's pipe
+    int started = 0;      // databases created so far
 
     std::string socket_uri(const std::string& user, const std::string& database) const {
         return "postgresql://" + user + "@/" + database + "?host=" + dir.string() + "&port=" + port;
@@ -126,8 +126,8 @@ struct postgres_server::impl {
             if (server == 0)
                 become_and_exec(who, dir / "server.log",
                                 {(bin / "postgres").string(), "-D", (dir / "data").string(), "-k", dir.string(), "-p",
-                                 port, "-c", "listen_addresses=", "-c", "fsync=on", "-c", "synchronous_commit=on",
-                                 "-c", "max_connections=40", "-c", "shared_buffers=16MB"});
+                                 port, "-c", "listen_addresses=", "-c", "fsync=on", "-c", "synchronous_commit=on", "-c",
+                                 "max_connections=40", "-c", "shared_buffers=16MB"});
             bool running = server > 0;
             for (;;) {
                 pollfd p{control_pipe[0], POLLIN, 0};
@@ -266,8 +266,7 @@ postgres_server* postgres_server::get(std::string& reason) {
     auto state = std::make_unique<impl>();
     auto failure = start(*state);
     auto server = std::make_unique<postgres_server>(std::move(state));
-    if (failure.empty())
-        failure = server->exec("postgres", "CREATE ROLE s1pilot LOGIN PASSWORD '" + password() + "'");
+    if (failure.empty()) failure = server->exec("postgres", "CREATE ROLE s1pilot LOGIN PASSWORD '" + password() + "'");
     if (!failure.empty()) {
         server.reset();  // stops what did start, removes the directory
         start_failure() = "cannot start a PostgreSQL server: " + failure;
@@ -320,8 +319,7 @@ public:
     void TearDown() override { postgres_server::stop(); }
 };
 
-[[maybe_unused]] testing::Environment* const registered =
-    testing::AddGlobalTestEnvironment(new postgres_environment);
+[[maybe_unused]] testing::Environment* const registered = testing::AddGlobalTestEnvironment(new postgres_environment);
 
 }  // namespace
 
