@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "postgres_database.hpp"
 
 namespace s1pilot::state {
@@ -86,8 +89,9 @@ result<std::vector<confirmation>> postgres_ledger::confirmations_due(core::times
     static const std::string sql = std::string("SELECT ") + columns +
                                    " FROM confirmations WHERE state = 'sent' AND next_check <= $1 "
                                    "ORDER BY next_check, playbook, action_key, threat_id LIMIT $2";
-    auto found = database_->run(sql, "listing confirmations due",
-                                {number(to_micros(now)), number(static_cast<std::int64_t>(limit))});
+    auto found = database_->run(
+        sql, "listing confirmations due",
+        {number(to_micros(now)), number(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)))});
     if (!found) return found.error();
     std::vector<confirmation> out;
     out.reserve(static_cast<std::size_t>(found->size()));

@@ -158,21 +158,51 @@ result<void> postgres_ledger::upsert_rows(const std::vector<action_row>& rows, a
                                           std::string_view reason, std::int64_t now) {
     // attempt counts the POSTs since the row was last done: +1 per pending, restarting at 1 when
     // a done row (whose cooldown ran out) is sent again.
-    static const std::string sql = std::string("INSERT INTO actions AS a (") + entry_columns +
-                                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-                                   "ON CONFLICT (playbook, action_key, threat_id) DO UPDATE SET "
-                                   "status = excluded.status, run_id = excluded.run_id, batch_id = excluded.batch_id, "
-                                   "attempt = CASE WHEN excluded.status <> 'pending' THEN a.attempt "
-                                   "WHEN a.status = 'done' THEN 1 ELSE a.attempt + 1 END, "
-                                   "detail = CASE WHEN excluded.detail <> '' THEN excluded.detail ELSE a.detail END, "
-                                   "reason = excluded.reason, updated_at = excluded.updated_at";
+    static const std::string on_conflict =
+        " ON CONFLICT (playbook, action_key, threat_id) DO UPDATE SET "
+        "status = excluded.status, run_id = excluded.run_id, batch_id = excluded.batch_id, "
+        "attempt = CASE WHEN excluded.status <> 'pending' THEN a.attempt "
+        "WHEN a.status = 'done' THEN 1 ELSE a.attempt + 1 END, "
+        "detail = CASE WHEN excluded.detail <> '' THEN excluded.detail ELSE a.detail END, "
+        "reason = excluded.reason, updated_at = excluded.updated_at";
+    static const std::string one_row = std::string("INSERT INTO actions AS a (") + entry_columns +
+                                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" + on_conflict;
+    // A whole batch in one statement (one round trip): the columns that vary travel as arrays.
+    static const std::string many_rows =
+        std::string("INSERT INTO actions AS a (") + entry_columns +
+        ") SELECT u.playbook, u.action_key, u.threat_id, $4::text, u.run_id, u.batch_id, $7::integer, u.detail, "
+        "$9::text, $10::bigint FROM unnest($1::text[], $2::text[], $3::text[], $5::text[], $6::text[], $8::text[]) "
+        "AS u (playbook, action_key, threat_id, run_id, batch_id, detail)" +
+        on_conflict;
     const auto context = fmt::format("marking {} row(s) {}", rows.size(), to_string(status));
     const auto word = text(to_string(status));
     const auto first_attempt = number(status == action_status::pending ? 1 : 0);
     const auto at = number(now);
+
+    // One statement cannot update a row twice, so a batch naming a row twice (each write counts,
+    // as in SQLite) goes row by row.
+    std::unordered_set<std::string> keys;
+    bool unique = rows.size() > 1;
+    for (const auto& row : rows)
+        if (unique && !keys.insert(row.playbook + '\0' + row.action_key + '\0' + row.threat_id).second) unique = false;
+    if (unique) {
+        auto column = [&](std::string action_row::*member) {
+            std::vector<std::string_view> values;
+            values.reserve(rows.size());
+            for (const auto& row : rows) values.emplace_back(row.*member);
+            return array_literal(values);
+        };
+        auto written = database_->run(
+            many_rows, context,
+            {column(&action_row::playbook), column(&action_row::action_key), column(&action_row::threat_id), word,
+             column(&action_row::run_id), column(&action_row::batch_id), first_attempt, column(&action_row::detail),
+             text(reason), at});
+        if (!written) return written.error();
+        return {};
+    }
     for (const auto& row : rows) {
         auto written =
-            database_->run(sql, context,
+            database_->run(one_row, context,
                            {text(row.playbook), text(row.action_key), text(row.threat_id), word, text(row.run_id),
                             text(row.batch_id), first_attempt, text(row.detail), text(reason), at});
         if (!written) return written.error();

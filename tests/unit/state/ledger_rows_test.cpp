@@ -99,6 +99,18 @@ TEST_P(LedgerRows, PendingListsEveryPlaybooksPendingRowsForReconciliation) {
     EXPECT_EQ(pending[1].row.threat_id, "t9");
 }
 
+TEST_P(LedgerRows, ABatchNamingARowTwiceCountsEachWrite) {
+    auto with_detail = row("t1", "note:ab");
+    with_detail.detail = "the note";
+    ASSERT_TRUE(ledger_->mark_pending({row("t1", "note:ab"), row("t2", "note:ab"), with_detail}));
+    EXPECT_EQ(entry("t1", "note:ab").attempt, 2);
+    EXPECT_EQ(entry("t1", "note:ab").row.detail, "the note");
+    EXPECT_EQ(entry("t2", "note:ab").attempt, 1);
+    ASSERT_TRUE(ledger_->mark_done({row("t1", "note:ab"), row("t1", "note:ab")}));
+    EXPECT_EQ(entry("t1", "note:ab").status, state::action_status::done);
+    EXPECT_EQ(entry("t1", "note:ab").row.detail, "the note");
+}
+
 TEST_P(LedgerRows, AnEmptyBatchIsANoOp) {
     EXPECT_TRUE(ledger_->mark_pending({}));
     EXPECT_TRUE(ledger_->pending().value().empty());
