@@ -14,7 +14,7 @@ RUN cmake --preset release && cmake --build --preset release -j"$(nproc)" --targ
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libboost-json1.81.0 libboost-url1.81.0 \
-      libyaml-cpp0.7 libspdlog1.10 libfmt9 libsqlite3-0 libssl3 libsystemd0 \
+      libyaml-cpp0.7 libspdlog1.10 libfmt9 libsqlite3-0 libpq5 libssl3 libsystemd0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/s1pilot s1pilot \
  && install -d -o s1pilot -g s1pilot -m 0700 /var/lib/s1pilot /var/log/s1pilot

@@ -4,6 +4,8 @@
 
 #include "s1pilot/engine/events.hpp"
 #include "s1pilot/engine/logging.hpp"
+#include "s1pilot/state/postgres_ledger.hpp"
+#include "s1pilot/state/sqlite_ledger.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -15,6 +17,28 @@
 #include "commands.hpp"
 
 namespace s1pilot::app {
+
+state::result<std::unique_ptr<state::ledger>> open_ledger(const config::daemon_config& config, bool read_only,
+                                                          const core::clock& clock) {
+    if (!config.state_uri.empty()) {
+        state::postgres_options options;
+        options.read_only = read_only;
+        auto ledger = state::postgres_ledger::open(config.state_uri, config.state_password.reveal(), clock, options);
+        if (!ledger) return ledger.error();
+        return std::unique_ptr<state::ledger>(std::move(*ledger));
+    }
+    state::sqlite_options options;
+    options.read_only = read_only;
+    std::filesystem::path path = config.state;
+    // A plan before the first run has no ledger yet: nothing is done, which an empty one says.
+    if (read_only && !std::filesystem::exists(path)) {
+        path = ":memory:";
+        options.read_only = false;
+    }
+    auto ledger = state::sqlite_ledger::open(path, clock, options);
+    if (!ledger) return ledger.error();
+    return std::unique_ptr<state::ledger>(std::move(*ledger));
+}
 
 std::variant<daemon_state, int> set_up(const setup_request& request, const core::clock& clock) {
     auto loaded = config::load_config(request.config_path);
@@ -40,15 +64,7 @@ std::variant<daemon_state, int> set_up(const setup_request& request, const core:
     // an unloaded playbook is never resent).
     state.playbooks = std::move(loaded.playbooks);
 
-    state::sqlite_options ledger_options;
-    ledger_options.read_only = request.read_only;
-    std::filesystem::path ledger_path = state.config.state;
-    // A plan before the first run has no ledger yet: nothing is done, which an empty one says.
-    if (request.read_only && !std::filesystem::exists(ledger_path)) {
-        ledger_path = ":memory:";
-        ledger_options.read_only = false;
-    }
-    auto ledger = state::sqlite_ledger::open(ledger_path, clock, ledger_options);
+    auto ledger = open_ledger(state.config, request.read_only, clock);
     if (!ledger) {
         std::fprintf(stderr, "s1pilot: %s\n", ledger.error().message.c_str());
         return exit_failure;

@@ -6,7 +6,7 @@
 #include "s1pilot/audit/writer.hpp"
 #include "s1pilot/config/load.hpp"
 #include "s1pilot/core/clock.hpp"
-#include "s1pilot/state/sqlite_ledger.hpp"
+#include "s1pilot/state/ledger.hpp"
 
 #include <memory>
 #include <optional>
@@ -20,8 +20,8 @@ namespace s1pilot::app {
 struct daemon_state {
     config::daemon_config config;
     std::vector<config::playbook> playbooks;  ///< the selected ones
-    std::unique_ptr<state::sqlite_ledger> ledger;
-    std::optional<audit::writer> audit;  ///< absent for plan
+    std::unique_ptr<state::ledger> ledger;    ///< SQLite, or PostgreSQL when `state:` is a URI
+    std::optional<audit::writer> audit;       ///< absent for plan
 };
 
 struct setup_request {
@@ -33,6 +33,11 @@ struct setup_request {
 /// Loads and opens everything, or returns the exit code (3 invalid configuration, 2 unknown
 /// playbook name, 1 ledger or audit log unusable) after saying why on stderr.
 std::variant<daemon_state, int> set_up(const setup_request& request, const core::clock& clock);
+
+/// The ledger `state:` names: a PostgreSQL URI opens the shared ledger with `state_password`;
+/// anything else is the SQLite file (SQLite stays the default). `read_only` for plan.
+state::result<std::unique_ptr<state::ledger>> open_ledger(const config::daemon_config& config, bool read_only,
+                                                          const core::clock& clock);
 
 /// Appends `config.loaded` (files, playbook names and hashes) and `daemon.start`.
 bool audit_start(daemon_state& state, std::string_view command, bool dry_run);

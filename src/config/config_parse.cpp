@@ -151,6 +151,43 @@ void parse_proxy(reader& r, const YAML::Node& node, const std::string& path, con
     out.proxy = proxy_config{parsed->host_address(), *port};
 }
 
+bool is_postgres_uri(std::string_view text) {
+    return text.starts_with("postgresql://") || text.starts_with("postgres://");
+}
+
+// `state: postgresql://USER@HOST:PORT/DATABASE`, as libpq reads it (several hosts, a socket
+// directory in `?host=` and other parameters included). Never echoed: it might hold a password,
+// which is refused here (it belongs in state_password) and again by the ledger when it opens.
+void parse_state_uri(reader& r, const YAML::Node& node, daemon_config& out) {
+    const std::string_view text = node.Scalar();
+    const auto rest = text.substr(text.find("://") + 3);
+    const auto authority = rest.substr(0, rest.find_first_of("/?"));
+    const auto at = authority.rfind('@');
+    const bool password_in_userinfo =
+        at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
+    bool password_in_query = false;
+    if (const auto query = rest.find('?'); query != std::string_view::npos) {
+        for (auto params = rest.substr(query + 1); !params.empty();) {
+            const auto end = params.find('&');
+            const auto param = params.substr(0, end);
+            if (param.substr(0, param.find('=')) == "password") password_in_query = true;
+            params = end == std::string_view::npos ? std::string_view{} : params.substr(end + 1);
+        }
+    }
+    if (password_in_userinfo || password_in_query) {
+        r.error(node,
+                "state: the PostgreSQL URI must not contain a password (it would be a secret written inline); "
+                "give it in state_password: {file: PATH} or {env: NAME}");
+        return;
+    }
+    if (text.find('#') != std::string_view::npos) {
+        r.error(node, "state: the PostgreSQL URI must not contain a fragment (#...)");
+        return;
+    }
+    out.state_uri = std::string(text);
+    out.state.clear();
+}
+
 void parse_rate(reader& r, const entry& e, const std::string& path, rate_limit& out) {
     if (!e.value.IsMap()) {
         r.error(e.value, path + ": expected a mapping like {rate: 5, burst: 10}" + r.not_found(e.value));
@@ -295,7 +332,18 @@ std::optional<daemon_config> parse_config_text(reader& r, std::string_view text,
         out.playbook_dir = std::filesystem::path{defaults::playbooks};
     }
     if (const entry* e = fields.find("state")) {
-        if (auto p = read_path(r, e->value, "state", base)) out.state = *p;
+        if (e->value.IsScalar() && is_postgres_uri(e->value.Scalar()))
+            parse_state_uri(r, e->value, out);
+        else if (auto p = read_path(r, e->value, "state", base))
+            out.state = *p;
+    }
+    if (const entry* e = fields.find("state_password")) {
+        if (positions != nullptr) positions->state_password = e->value.Mark();
+        out.state_password_source = read_secret_source(r, e->value, "state_password", base);
+        if (out.state_password_source && out.state_uri.empty())
+            r.error(e->key_node,
+                    "state_password: only a PostgreSQL ledger takes a password (state: postgresql://...); "
+                    "remove it, or point state: at a PostgreSQL database");
     }
     if (const entry* e = fields.find("audit")) {
         if (auto a = section(r, *e, audit_keys, "{path: /var/log/s1pilot/audit.jsonl}")) {

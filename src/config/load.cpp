@@ -158,6 +158,9 @@ void read_secrets(detail::reader& r, daemon_config& config, const detail::config
               where.hmac_key.value());
     if (config.admin.token_source)
         store(read_token(*config.admin.token_source), config.admin.token, "admin.token", where.admin_token.value());
+    if (config.state_password_source)
+        store(read_secret(*config.state_password_source, "password"), config.state_password, "state_password",
+              where.state_password.value());
 }
 
 void check_files(detail::reader& r, daemon_config& config, const detail::config_positions& where) {

@@ -42,6 +42,7 @@ struct config_positions {
     std::map<std::string, YAML::Mark> console_ca;
     std::optional<YAML::Mark> hmac_key;
     std::optional<YAML::Mark> admin_token;
+    std::optional<YAML::Mark> state_password;
 };
 
 /// The whole configuration file (config_parse.cpp); `base` is the configuration's directory.

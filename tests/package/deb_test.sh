@@ -43,7 +43,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 depends=$(field Depends)
 echo "Depends: $depends"
 # Computed by dpkg-shlibdeps from the binaries, plus adduser for postinst.
-for dep in adduser libc6 libssl3 libsqlite3-0 libyaml-cpp0.7 libsystemd0 libstdc++6; do
+for dep in adduser libc6 libssl3 libsqlite3-0 libpq5 libyaml-cpp0.7 libsystemd0 libstdc++6; do
     [[ ", $depends," == *", $dep "* || ", $depends," == *", $dep,"* ]] || fail "Depends lacks $dep: $depends"
 done
 

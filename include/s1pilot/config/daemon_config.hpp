@@ -81,7 +81,13 @@ struct daemon_config {
     /// files (sorted); relative paths are resolved against the configuration's directory.
     std::vector<std::filesystem::path> playbook_files;
     std::filesystem::path playbook_dir;  ///< the configured directory; empty when a list was given
+    /// The SQLite ledger's file; empty when `state:` is a PostgreSQL URI (`state_uri`).
     std::filesystem::path state{defaults::state};
+    /// `state: postgresql://USER@HOST:PORT/DATABASE` (DESIGN §9): the shared ledger. Holds no
+    /// password (refused at load); empty for SQLite.
+    std::string state_uri;
+    std::optional<secret_source> state_password_source;  ///< `state_password:`; only with state_uri
+    secret state_password;                               ///< filled when secrets are read
     audit_config audit;
     admin_config admin;
     retry_config retry;

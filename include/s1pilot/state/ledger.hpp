@@ -5,7 +5,8 @@
 // against the console before anything else runs.
 //
 // `ledger` is the interface the engine codes against; `sqlite_ledger` (sqlite_ledger.hpp) is the
-// embedded implementation, and a shared PostgreSQL backend can implement the same contract.
+// embedded implementation and `postgres_ledger` (postgres_ledger.hpp) the shared one. One contract
+// test suite (tests/unit/state) runs against both.
 
 #include "s1pilot/core/time.hpp"
 #include "s1pilot/state/error.hpp"
@@ -180,7 +181,8 @@ public:
     /// A small durable write (a transaction that changes nothing visible): whether the storage
     /// accepts writes again, after a failure.
     [[nodiscard]] virtual result<void> probe_write() = 0;
-    /// A full consistency check of the storage (SQLite: `PRAGMA integrity_check`).
+    /// A consistency check of the storage (SQLite: `PRAGMA integrity_check`; PostgreSQL: the
+    /// session, the schema version, the tables, the run id counter and the indexes).
     [[nodiscard]] virtual result<void> integrity_check() = 0;
 };
 

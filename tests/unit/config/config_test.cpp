@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <unistd.h>
 
 #include "test_support.hpp"
 
@@ -284,3 +285,81 @@ TEST_F(ConfigTest, MissingConfigurationFile) {
 }
 
 }  // namespace
+
+TEST_F(ConfigTest, StateMayBeAPostgresUriWithItsPasswordApart) {
+    const std::string head = "consoles: {prod: {url: https://x.sentinelone.net, token: {env: T}}}\nplaybooks: []\n";
+    std::vector<core::diagnostic> d;
+    auto c = parse_config(head +
+                              "state: postgresql://s1pilot@db.corp:5432/s1pilot?sslmode=verify-full\n"
+                              "state_password: {env: S1PILOT_DB_PASSWORD}\n",
+                          "s1pilot.yaml", d);
+    ASSERT_TRUE(c) << fixtures::messages(d, "").front();
+    EXPECT_EQ(c->state_uri, "postgresql://s1pilot@db.corp:5432/s1pilot?sslmode=verify-full");
+    EXPECT_TRUE(c->state.empty());
+    EXPECT_EQ(c->state_password_source, (secret_source{secret_env{"S1PILOT_DB_PASSWORD"}}));
+
+    // Several hosts and a socket directory, as libpq takes them; no password needed (peer, .pgpass).
+    d.clear();
+    c = parse_config(head + "state: postgres://s1pilot@db1:5432,db2:5432/s1pilot?host=/run/postgresql\n",
+                     "s1pilot.yaml", d);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->state_uri, "postgres://s1pilot@db1:5432,db2:5432/s1pilot?host=/run/postgresql");
+    EXPECT_FALSE(c->state_password_source);
+
+    // SQLite stays the default, and a path stays a path.
+    d.clear();
+    c = parse_config(head, "s1pilot.yaml", d);
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(c->state_uri.empty());
+    EXPECT_EQ(c->state, std::filesystem::path("/var/lib/s1pilot/state.db"));
+}
+
+TEST_F(ConfigTest, APasswordInTheStateUriOrInlineIsRefusedWithoutEchoingIt) {
+    const std::string head = "consoles: {prod: {url: https://x.sentinelone.net, token: {env: T}}}\nplaybooks: []\n";
+    const std::string refused =
+        "state: the PostgreSQL URI must not contain a password (it would be a secret written inline); give it in "
+        "state_password: {file: PATH} or {env: NAME}";
+    for (const std::string uri : {"postgresql://s1pilot:Hunter2-CANARY@db.corp/s1pilot",
+                                  "postgresql://s1pilot@db.corp/s1pilot?sslmode=require&password=Hunter2-CANARY"}) {
+        std::vector<core::diagnostic> d;
+        EXPECT_FALSE(parse_config(head + "state: " + uri + "\n", "s1pilot.yaml", d));
+        EXPECT_THAT(fixtures::messages(d, ""), ElementsAre("s1pilot.yaml:3:8: " + refused)) << uri;
+    }
+    std::vector<core::diagnostic> d;
+    EXPECT_FALSE(parse_config(head + "state: postgresql://s1pilot@db.corp/s1pilot\nstate_password: Hunter2-CANARY\n",
+                              "s1pilot.yaml", d));
+    EXPECT_THAT(fixtures::messages(d, ""),
+                ElementsAre("s1pilot.yaml:4:17: state_password must not be written inline: use {file: PATH} or "
+                            "{env: NAME}"));
+    d.clear();
+    EXPECT_FALSE(parse_config(head + "state: /var/lib/s1pilot/state.db\nstate_password: {env: S1PILOT_DB_PASSWORD}\n",
+                              "s1pilot.yaml", d));
+    EXPECT_THAT(fixtures::messages(d, ""),
+                ElementsAre("s1pilot.yaml:4:1: state_password: only a PostgreSQL ledger takes a password (state: "
+                            "postgresql://...); remove it, or point state: at a PostgreSQL database"));
+}
+
+TEST_F(ConfigTest, TheStatePasswordIsReadLikeTheOtherSecrets) {
+    const auto dir = std::filesystem::temp_directory_path() / ("s1pilot-config-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    {
+        std::ofstream(dir / "s1pilot.yaml")
+            << "consoles:\n"
+               "  sim: {url: https://127.0.0.1:9443, token: {env: S1PILOT_TEST_TOKEN}}\n"
+               "playbooks: []\n"
+               "state: postgresql://s1pilot@127.0.0.1:5432/s1pilot\n"
+               "state_password: {env: S1PILOT_TEST_DB_PASSWORD}\n";
+    }
+    ::setenv("S1PILOT_TEST_DB_PASSWORD", "db password", 1);  // any bytes: a space is fine in a password
+    auto result = load_config(dir / "s1pilot.yaml");
+    EXPECT_TRUE(result.ok()) << fixtures::messages(result.diagnostics, dir).front();
+    ASSERT_TRUE(result.config);
+    EXPECT_EQ(result.config->state_password.reveal(), "db password");
+    ::unsetenv("S1PILOT_TEST_DB_PASSWORD");
+    result = load_config(dir / "s1pilot.yaml");
+    EXPECT_FALSE(result.ok());
+    EXPECT_THAT(fixtures::messages(result.diagnostics, dir),
+                ElementsAre(testing::StartsWith("s1pilot.yaml:5:17: state_password: environment variable "
+                                                "S1PILOT_TEST_DB_PASSWORD")));
+    std::filesystem::remove_all(dir);
+}

@@ -1,35 +1,30 @@
 // Confirmations in the ledger: an accepted action is done and followed in one transaction, due
-// checks come back soonest first, what a check found is kept, counts per playbook, and a ledger of
-// schema 1 is migrated to hold them.
-
-#include "s1pilot/core/clock.hpp"
-#include "s1pilot/state/sqlite_ledger.hpp"
+// checks come back soonest first, what a check found is kept, counts per playbook (the contract,
+// on every backend), and an SQLite ledger of schema 1 is migrated to hold them.
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "temp_dir.hpp"
+#include "ledger_contract.hpp"
 
 using namespace s1pilot;
 using namespace std::chrono_literals;
 
 namespace {
 
-const core::timestamp start = *core::parse_timestamp("2026-03-01T12:00:00Z");
+const core::timestamp start = test::ledger_test_start;
 
 state::action_row row(std::string threat, std::string playbook = "contain") {
     return {std::move(playbook), "mitigate:kill", std::move(threat), "r-000007", "b3", R"({"console":"prod"})"};
 }
 
-class LedgerConfirmations : public testing::Test {
-protected:
-    core::manual_clock clock_{start};
-    std::unique_ptr<state::sqlite_ledger> ledger_ = state::sqlite_ledger::open(":memory:", clock_).value();
-};
+class LedgerConfirmations : public test::ledger_contract {};
 
 }  // namespace
 
-TEST_F(LedgerConfirmations, AnAcceptedActionIsDoneAndFollowedInOneStep) {
+S1PILOT_LEDGER_CONTRACT(LedgerConfirmations);
+
+TEST_P(LedgerConfirmations, AnAcceptedActionIsDoneAndFollowedInOneStep) {
     ASSERT_TRUE(ledger_->mark_pending({row("t1"), row("t2")}));
     ASSERT_TRUE(ledger_->mark_sent({row("t1"), row("t2")}, start + 2s, start + 15min));
     const auto entry = ledger_->find("contain", "mitigate:kill", "t1").value();
@@ -43,7 +38,7 @@ TEST_F(LedgerConfirmations, AnAcceptedActionIsDoneAndFollowedInOneStep) {
     EXPECT_EQ(ledger_->next_confirmation_check().value(), start + 2s);
 }
 
-TEST_F(LedgerConfirmations, DueChecksComeSoonestFirstAndWhatTheyFoundIsKept) {
+TEST_P(LedgerConfirmations, DueChecksComeSoonestFirstAndWhatTheyFoundIsKept) {
     ASSERT_TRUE(ledger_->mark_sent({row("late")}, start + 30s, start + 15min));
     ASSERT_TRUE(ledger_->mark_sent({row("soon")}, start + 2s, start + 15min));
     EXPECT_TRUE(ledger_->confirmations_due(start + 1s, 10).value().empty());
@@ -73,7 +68,7 @@ TEST_F(LedgerConfirmations, DueChecksComeSoonestFirstAndWhatTheyFoundIsKept) {
     EXPECT_EQ(ledger_->count_confirmations("other").value(), (state::confirmation_counts{}));
 }
 
-TEST_F(LedgerConfirmations, CountsEveryStateAndTheLimitBoundsAPass) {
+TEST_P(LedgerConfirmations, CountsEveryStateAndTheLimitBoundsAPass) {
     for (int i = 0; i < 5; ++i) ASSERT_TRUE(ledger_->mark_sent({row("t" + std::to_string(i))}, start, start + 1min));
     auto due = ledger_->confirmations_due(start, 3).value();
     EXPECT_EQ(due.size(), 3u);
@@ -84,7 +79,7 @@ TEST_F(LedgerConfirmations, CountsEveryStateAndTheLimitBoundsAPass) {
     EXPECT_EQ(ledger_->count_confirmations("contain").value(), (state::confirmation_counts{2, 1, 1, 1}));
 }
 
-TEST_F(LedgerConfirmations, ARedoneActionStartsANewFollowUp) {
+TEST_P(LedgerConfirmations, ARedoneActionStartsANewFollowUp) {
     ASSERT_TRUE(ledger_->mark_sent({row("t1")}, start + 2s, start + 1min));
     auto due = ledger_->confirmations_due(start + 1h, 10).value();
     due[0].state = state::confirmation_state::unconfirmed;

@@ -1,14 +1,12 @@
 // What is left to do: per action, in the caller's order, with cooldown measured on the injected
-// clock, pending rows kept apart for reconciliation, and exact answers at 20,000 ids.
-
-#include "s1pilot/core/clock.hpp"
-#include "s1pilot/state/sqlite_ledger.hpp"
+// clock, pending rows kept apart for reconciliation, and exact answers at 20,000 ids: the
+// contract, on every backend.
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "temp_dir.hpp"
+#include "ledger_contract.hpp"
 
 using namespace s1pilot;
 using namespace std::chrono_literals;
@@ -17,17 +15,14 @@ using testing::IsEmpty;
 
 namespace {
 
-const core::timestamp start = *core::parse_timestamp("2026-03-01T12:00:00Z");
+const core::timestamp start = test::ledger_test_start;
 
 state::action_row row(std::string threat, std::string action = "mitigate:kill", std::string playbook = "contain") {
     return {std::move(playbook), std::move(action), std::move(threat), "r-000001", "b1", ""};
 }
 
-class LedgerRemaining : public testing::Test {
+class LedgerRemaining : public test::ledger_contract {
 protected:
-    core::manual_clock clock_{start};
-    std::unique_ptr<state::sqlite_ledger> ledger_ = state::sqlite_ledger::open(":memory:", clock_).value();
-
     std::vector<state::remaining_action> remaining(const std::vector<std::string>& actions,
                                                    const std::vector<std::string>& ids,
                                                    std::optional<std::chrono::milliseconds> cooldown = std::nullopt) {
@@ -39,7 +34,9 @@ protected:
 
 }  // namespace
 
-TEST_F(LedgerRemaining, EverythingIsToDoInTheGivenOrderWithoutDuplicates) {
+S1PILOT_LEDGER_CONTRACT(LedgerRemaining);
+
+TEST_P(LedgerRemaining, EverythingIsToDoInTheGivenOrderWithoutDuplicates) {
     auto left = remaining({"mitigate:kill", "note:ab"}, {"t3", "t1", "t3", "t2"});
     ASSERT_EQ(left.size(), 2u);
     EXPECT_EQ(left[0].action_key, "mitigate:kill");
@@ -49,7 +46,7 @@ TEST_F(LedgerRemaining, EverythingIsToDoInTheGivenOrderWithoutDuplicates) {
     EXPECT_THAT(left[1].pending, IsEmpty());
 }
 
-TEST_F(LedgerRemaining, DoneFailedAndPendingAreSortedPerActionAndPlaybook) {
+TEST_P(LedgerRemaining, DoneFailedAndPendingAreSortedPerActionAndPlaybook) {
     ASSERT_TRUE(ledger_->mark_done({row("t1"), row("t2", "note:ab"), row("t3", "mitigate:kill", "other")}));
     ASSERT_TRUE(ledger_->mark_failed({row("t2")}, "HTTP 500"));
     ASSERT_TRUE(ledger_->mark_pending({row("t3")}));
@@ -60,7 +57,7 @@ TEST_F(LedgerRemaining, DoneFailedAndPendingAreSortedPerActionAndPlaybook) {
     EXPECT_THAT(left[1].pending, IsEmpty());
 }
 
-TEST_F(LedgerRemaining, CooldownCountsOnTheInjectedClock) {
+TEST_P(LedgerRemaining, CooldownCountsOnTheInjectedClock) {
     ASSERT_TRUE(ledger_->mark_done({row("t1")}));
     clock_.advance(std::chrono::duration_cast<std::chrono::microseconds>(7 * 24h) - 1us);
     EXPECT_THAT(remaining({"mitigate:kill"}, {"t1"}, 7 * 24h)[0].to_do, IsEmpty());
@@ -71,7 +68,7 @@ TEST_F(LedgerRemaining, CooldownCountsOnTheInjectedClock) {
     EXPECT_THAT(remaining({"mitigate:kill"}, {"t1"})[0].to_do, IsEmpty());
 }
 
-TEST_F(LedgerRemaining, PendingIsNeverDueWhateverTheCooldown) {
+TEST_P(LedgerRemaining, PendingIsNeverDueWhateverTheCooldown) {
     ASSERT_TRUE(ledger_->mark_pending({row("t1")}));
     clock_.advance(24h * 30);
     auto left = remaining({"mitigate:kill"}, {"t1"}, 1h);
@@ -79,17 +76,16 @@ TEST_F(LedgerRemaining, PendingIsNeverDueWhateverTheCooldown) {
     EXPECT_THAT(left[0].pending, ElementsAre("t1"));
 }
 
-TEST_F(LedgerRemaining, NoIdsOrNoActionsGiveEmptyAnswers) {
+TEST_P(LedgerRemaining, NoIdsOrNoActionsGiveEmptyAnswers) {
     EXPECT_THAT(remaining({}, {"t1"}), IsEmpty());
     auto left = remaining({"mitigate:kill"}, {});
     ASSERT_EQ(left.size(), 1u);
     EXPECT_THAT(left[0].to_do, IsEmpty());
 }
 
-TEST(LedgerRemainingAtScale, TwentyThousandIdsAreAnsweredExactly) {
-    test::temp_dir dir;
-    core::manual_clock clock{start};
-    auto ledger = state::sqlite_ledger::open(dir / "state.db", clock).value();
+TEST_P(LedgerRemaining, TwentyThousandIdsAreAnsweredExactly) {
+    auto& ledger = ledger_;
+    auto& clock = clock_;
     // Not a multiple of the lookup chunk, so the last partial chunk is exercised.
     constexpr int count = 20'011;
     std::vector<std::string> ids;

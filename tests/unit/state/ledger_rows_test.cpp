@@ -1,14 +1,11 @@
 // Row transitions (pending → done | failed, and back), the attempt count, reconciliation's view of
-// pending rows, runs, and that a batch is one transaction that carries SQLite's error when it fails.
-
-#include "s1pilot/core/clock.hpp"
-#include "s1pilot/state/sqlite_ledger.hpp"
+// pending rows, runs, and that a batch is one transaction that carries the database's error when
+// it fails: the contract, on every backend.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
-#include "temp_dir.hpp"
+#include "ledger_contract.hpp"
 
 using namespace s1pilot;
 using namespace std::chrono_literals;
@@ -16,17 +13,14 @@ using testing::HasSubstr;
 
 namespace {
 
-const core::timestamp start = *core::parse_timestamp("2026-03-01T12:00:00Z");
+const core::timestamp start = test::ledger_test_start;
 
 state::action_row row(std::string threat, std::string action = "mitigate:kill", std::string playbook = "contain") {
     return {std::move(playbook), std::move(action), std::move(threat), "r-000007", "b3", ""};
 }
 
-class LedgerRows : public testing::Test {
+class LedgerRows : public test::ledger_contract {
 protected:
-    core::manual_clock clock_{start};
-    std::unique_ptr<state::sqlite_ledger> ledger_ = state::sqlite_ledger::open(":memory:", clock_).value();
-
     state::ledger_entry entry(const std::string& threat, const std::string& action = "mitigate:kill") {
         auto found = ledger_->find("contain", action, threat).value();
         EXPECT_TRUE(found) << threat;
@@ -36,7 +30,9 @@ protected:
 
 }  // namespace
 
-TEST_F(LedgerRows, PendingThenDoneRecordsTimeRunAndAttempt) {
+S1PILOT_LEDGER_CONTRACT(LedgerRows);
+
+TEST_P(LedgerRows, PendingThenDoneRecordsTimeRunAndAttempt) {
     ASSERT_TRUE(ledger_->mark_pending({row("t1")}));
     auto pending = entry("t1");
     EXPECT_EQ(pending.status, state::action_status::pending);
@@ -54,7 +50,7 @@ TEST_F(LedgerRows, PendingThenDoneRecordsTimeRunAndAttempt) {
     EXPECT_TRUE(ledger_->pending().value().empty());
 }
 
-TEST_F(LedgerRows, FailedKeepsTheReasonAndIsRetriedWithTheNextAttempt) {
+TEST_P(LedgerRows, FailedKeepsTheReasonAndIsRetriedWithTheNextAttempt) {
     ASSERT_TRUE(ledger_->mark_pending({row("t1")}));
     ASSERT_TRUE(ledger_->mark_failed({row("t1")}, "HTTP 400: threat not found"));
     auto failed = entry("t1");
@@ -72,7 +68,7 @@ TEST_F(LedgerRows, FailedKeepsTheReasonAndIsRetriedWithTheNextAttempt) {
     EXPECT_EQ(entry("t1").attempt, 2);
 }
 
-TEST_F(LedgerRows, AttemptRestartsWhenADoneActionIsDueAgain) {
+TEST_P(LedgerRows, AttemptRestartsWhenADoneActionIsDueAgain) {
     ASSERT_TRUE(ledger_->mark_pending({row("t1")}));
     ASSERT_TRUE(ledger_->mark_pending({row("t1")}));
     ASSERT_TRUE(ledger_->mark_done({row("t1")}));
@@ -81,7 +77,7 @@ TEST_F(LedgerRows, AttemptRestartsWhenADoneActionIsDueAgain) {
     EXPECT_EQ(entry("t1").attempt, 1);
 }
 
-TEST_F(LedgerRows, DetailIsKeptUnlessReplaced) {
+TEST_P(LedgerRows, DetailIsKeptUnlessReplaced) {
     auto note = row("t1", "note:5f2a");
     note.detail = "Contained by s1pilot playbook contain";
     ASSERT_TRUE(ledger_->mark_pending({note}));
@@ -89,7 +85,7 @@ TEST_F(LedgerRows, DetailIsKeptUnlessReplaced) {
     EXPECT_EQ(entry("t1", "note:5f2a").row.detail, "Contained by s1pilot playbook contain");
 }
 
-TEST_F(LedgerRows, PendingListsEveryPlaybooksPendingRowsForReconciliation) {
+TEST_P(LedgerRows, PendingListsEveryPlaybooksPendingRowsForReconciliation) {
     ASSERT_TRUE(
         ledger_->mark_pending({row("t1"), row("t2"), row("t1", "note:ab"), row("t9", "mitigate:kill", "other")}));
     ASSERT_TRUE(ledger_->mark_done({row("t2")}));
@@ -103,12 +99,24 @@ TEST_F(LedgerRows, PendingListsEveryPlaybooksPendingRowsForReconciliation) {
     EXPECT_EQ(pending[1].row.threat_id, "t9");
 }
 
-TEST_F(LedgerRows, AnEmptyBatchIsANoOp) {
+TEST_P(LedgerRows, ABatchNamingARowTwiceCountsEachWrite) {
+    auto with_detail = row("t1", "note:ab");
+    with_detail.detail = "the note";
+    ASSERT_TRUE(ledger_->mark_pending({row("t1", "note:ab"), row("t2", "note:ab"), with_detail}));
+    EXPECT_EQ(entry("t1", "note:ab").attempt, 2);
+    EXPECT_EQ(entry("t1", "note:ab").row.detail, "the note");
+    EXPECT_EQ(entry("t2", "note:ab").attempt, 1);
+    ASSERT_TRUE(ledger_->mark_done({row("t1", "note:ab"), row("t1", "note:ab")}));
+    EXPECT_EQ(entry("t1", "note:ab").status, state::action_status::done);
+    EXPECT_EQ(entry("t1", "note:ab").row.detail, "the note");
+}
+
+TEST_P(LedgerRows, AnEmptyBatchIsANoOp) {
     EXPECT_TRUE(ledger_->mark_pending({}));
     EXPECT_TRUE(ledger_->pending().value().empty());
 }
 
-TEST_F(LedgerRows, RunsAreRecordedAndUpdated) {
+TEST_P(LedgerRows, RunsAreRecordedAndUpdated) {
     auto id = ledger_->next_run_id().value();
     EXPECT_EQ(id, "r-000001");
     state::run_record run{id, "contain", start, std::nullopt, "running", ""};
@@ -130,30 +138,40 @@ TEST_F(LedgerRows, RunsAreRecordedAndUpdated) {
     EXPECT_FALSE(ledger_->find_run("r-999999").value());
 }
 
-TEST(LedgerBatch, AFailingBatchLeavesNoRowAndCarriesSqlitesMessage) {
-    test::temp_dir dir;
-    auto path = dir / "state.db";
-    core::manual_clock clock{start};
-    auto ledger = state::sqlite_ledger::open(path, clock).value();
+TEST_P(LedgerRows, AFailingBatchLeavesNoRowAndCarriesTheDatabasesMessage) {
     // A trigger added behind the ledger's back makes the second row of the batch fail.
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw,
-                           "CREATE TRIGGER poison BEFORE INSERT ON actions WHEN NEW.threat_id = 'poison' "
-                           "BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
-
-    auto marked = ledger->mark_pending({row("t1"), row("poison"), row("t3")});
+    poison();
+    auto marked = ledger_->mark_pending({row("t1"), row("poison"), row("t3")});
     ASSERT_FALSE(marked);
     EXPECT_EQ(marked.error().code, state::errc::database_error);
-    EXPECT_THAT(marked.error().message, HasSubstr(path.string()));
+    EXPECT_THAT(marked.error().message, HasSubstr(storage_name()));
     EXPECT_THAT(marked.error().message, HasSubstr("marking 3 row(s) pending: poisoned row"));
-    EXPECT_FALSE(ledger->find("contain", "mitigate:kill", "t1").value());
-    EXPECT_TRUE(ledger->pending().value().empty());
+    EXPECT_FALSE(ledger_->find("contain", "mitigate:kill", "t1").value());
+    EXPECT_TRUE(ledger_->pending().value().empty());
     // The connection is usable again after the rollback.
-    EXPECT_TRUE(ledger->mark_pending({row("t1")}));
+    EXPECT_TRUE(ledger_->mark_pending({row("t1")}));
+}
+
+TEST_P(LedgerRows, AFailingApplyWritesNothingOfAnyOfItsWrites) {
+    ASSERT_TRUE(ledger_->mark_pending({row("t1")}));
+    poison();
+    using kind = state::row_write::kind;
+    auto applied = ledger_->apply(
+        {{kind::done, {row("t1")}, {}, {}, {}}, {kind::pending, {row("t2"), row("poison")}, {}, {}, {}}});
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(entry("t1").status, state::action_status::pending);
+    EXPECT_FALSE(ledger_->find("contain", "mitigate:kill", "t2").value());
+    EXPECT_EQ(ledger_->count_rows().value(), (state::row_counts{1, 0, 0}));
+}
+
+TEST_P(LedgerRows, RunIdsArePersistedAndMonotonicAcrossReopening) {
+    EXPECT_EQ(ledger_->next_run_id().value(), "r-000001");
+    EXPECT_EQ(ledger_->next_run_id().value(), "r-000002");
+    ledger_.reset();
+    auto again = open();
+    ASSERT_TRUE(again) << again.error().message;
+    // Unique and increasing; SQLite reserves ids in blocks, so a reopening may skip some.
+    EXPECT_GT((*again)->next_run_id().value(), "r-000002");
 }
 
 TEST(LedgerError, ValueOnAnErrorThrowsWithTheMessage) {
@@ -163,7 +181,7 @@ TEST(LedgerError, ValueOnAnErrorThrowsWithTheMessage) {
     EXPECT_THROW((void)ledger.value(), std::runtime_error);
 }
 
-TEST_F(LedgerRows, ApplyWritesABatchsResultsAndTheNextIntentInOneTransaction) {
+TEST_P(LedgerRows, ApplyWritesABatchsResultsAndTheNextIntentInOneTransaction) {
     ASSERT_TRUE(ledger_->mark_pending({row("t1"), row("t2"), row("t3")}));
     clock_.advance(1s);
     using kind = state::row_write::kind;
