@@ -134,7 +134,7 @@ public:
         if (!counting && after_cursor_) {
             // Ascending: the first threat after the mark; descending: the first one before it.
             const entry mark{position_.key, position_.id, 0};
-            auto ascending_before = [this](const entry& a, const entry& b) {
+            auto ascending_before = [](const entry& a, const entry& b) {
                 return a.key != b.key ? a.key < b.key : a.id < b.id;
             };
             if (position_.descending)
