@@ -12,7 +12,6 @@
 #include <boost/json.hpp>
 
 #include <CLI/CLI.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -64,10 +63,10 @@ double percentile(std::vector<double> v, double p) {
 }
 
 struct walk {
-    std::vector<double> ms;      ///< server time of each timed page
-    std::size_t threats = 0;     ///< threats on the first timed page
-    std::size_t bytes = 0;       ///< body bytes of the timed pages
-    std::int64_t matched = 0;    ///< totalItems
+    std::vector<double> ms;    ///< server time of each timed page
+    std::size_t threats = 0;   ///< threats on the first timed page
+    std::size_t bytes = 0;     ///< body bytes of the timed pages
+    std::int64_t matched = 0;  ///< totalItems
     bool failed = false;
 };
 

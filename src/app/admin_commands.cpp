@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -76,7 +77,8 @@ int health(const common_options& common, const probe_options& options) {
         if (const auto* list = v.get_object().if_contains("reasons"); list != nullptr && list->is_array())
             for (const auto& why : list->get_array())
                 if (why.is_string()) reasons += (reasons.empty() ? "" : "; ") + std::string(why.get_string());
-    std::fprintf(stderr, "not ready (HTTP %d): %s\n", reply.status, reasons.empty() ? reply.body.c_str() : reasons.c_str());
+    std::fprintf(stderr, "not ready (HTTP %d): %s\n", reply.status,
+                 reasons.empty() ? reply.body.c_str() : reasons.c_str());
     return exit_failure;
 }
 
@@ -94,14 +96,17 @@ void print_status(const engine::engine_status& s) {
         if (trigger.empty()) trigger = "manual";
         const auto* last = p.last ? &*p.last : nullptr;
         std::printf("%-28s %-8s %-16s %-9s %-21s %-7s %8s %6s %5zu %7s  %s\n", p.name.c_str(), p.mode.c_str(),
-                    trigger.c_str(), last ? last->run_id.c_str() : "-",
-                    last ? when(last->ended).c_str() : "-", p.running ? "running" : last ? last->outcome.c_str() : "-",
-                    last ? std::to_string(last->matched).c_str() : "-", last ? std::to_string(last->acted).c_str() : "-",
-                    p.held_runs, last ? std::to_string(last->failures).c_str() : "-", when(p.next_run).c_str());
+                    trigger.c_str(), last ? last->run_id.c_str() : "-", last ? when(last->ended).c_str() : "-",
+                    p.running ? "running"
+                    : last    ? last->outcome.c_str()
+                              : "-",
+                    last ? std::to_string(last->matched).c_str() : "-",
+                    last ? std::to_string(last->acted).c_str() : "-", p.held_runs,
+                    last ? std::to_string(last->failures).c_str() : "-", when(p.next_run).c_str());
         if (last != nullptr && !last->error.empty()) std::printf("    last error: %s\n", last->error.c_str());
     }
-    std::printf("\n%-16s %-22s %-22s %8s %6s  %s\n", "CONSOLE", "READ now/configured", "WRITE now/configured",
-                "PAUSED", "429s", "LAST ERROR");
+    std::printf("\n%-16s %-22s %-22s %8s %6s  %s\n", "CONSOLE", "READ now/configured", "WRITE now/configured", "PAUSED",
+                "429s", "LAST ERROR");
     for (const auto& c : s.consoles) {
         const auto limiter = [](const engine::limiter_status& l) {
             return fmt::format("{:.2f}/{:.2f}/s", l.current_rate, l.configured_rate);
@@ -119,9 +124,9 @@ int status(const common_options& common, const probe_options& options) {
     if (!at) return exit_failure;
     const auto reply = ops::admin_get(at->host, at->port, "/v1/status", std::chrono::seconds(options.timeout_seconds));
     if (reply.status != 200) {
-        std::fprintf(stderr, "s1pilot: status: %s\n",
-                     reply.status == 0 ? reply.error.c_str()
-                                       : fmt::format("HTTP {}: {}", reply.status, reply.body).c_str());
+        std::fprintf(
+            stderr, "s1pilot: status: %s\n",
+            reply.status == 0 ? reply.error.c_str() : fmt::format("HTTP {}: {}", reply.status, reply.body).c_str());
         return exit_failure;
     }
     if (options.json) {

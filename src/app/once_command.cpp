@@ -13,9 +13,9 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "progress.hpp"
 #include "daemon_setup.hpp"
 #include "engine_factory.hpp"
+#include "progress.hpp"
 
 namespace s1pilot::app {
 namespace {

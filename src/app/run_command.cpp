@@ -42,10 +42,9 @@ bool webhooks_have_a_token(const daemon_state& state) {
 std::unique_ptr<ops::admin_listener> listen(const daemon_state& state, engine::engine& eng, ops::service& daemon,
                                             asio::any_io_executor executor) {
     const auto& admin = state.config.admin;
-    auto handler = ops::make_admin_handler({eng, [&daemon] { return daemon.ready(); },
-                                            [&daemon] { return daemon.reloads(); },
-                                            [&daemon] { return daemon.rejections(); },
-                                            std::string(admin.token.reveal())});
+    auto handler =
+        ops::make_admin_handler({eng, [&daemon] { return daemon.ready(); }, [&daemon] { return daemon.reloads(); },
+                                 [&daemon] { return daemon.rejections(); }, std::string(admin.token.reveal())});
     auto started = ops::admin_listener::start(executor, admin.host, admin.port, std::move(handler));
     if (auto* error = std::get_if<std::string>(&started)) {
         engine::log_error("cannot start the admin listener", {{"error", *error}});

@@ -59,8 +59,8 @@ metric_family::metric_family(metrics_registry& owner, std::string name, std::str
 
 metric_family::series& metric_family::find_or_add(labels values) {
     if (values.size() != label_names_.size())
-        throw std::logic_error(fmt::format("metric {}: {} label values for {} labels", name_, values.size(),
-                                           label_names_.size()));
+        throw std::logic_error(
+            fmt::format("metric {}: {} label values for {} labels", name_, values.size(), label_names_.size()));
     std::vector<std::string> key(values.begin(), values.end());
     auto [it, added] = series_.try_emplace(std::move(key));
     if (added && type_ == metric_type::histogram) it->second.buckets.assign(bounds_.size(), 0);
@@ -180,8 +180,8 @@ metric_family& metrics_registry::add(std::string name, std::string help, metric_
     if (type == metric_type::counter && !name.ends_with("_total"))
         throw std::logic_error("counter " + name + " must end in _total");
     std::sort(bounds.begin(), bounds.end());
-    return families_.emplace_back(metric_family(*this, std::move(name), std::move(help), type,
-                                                std::move(label_names), std::move(bounds)));
+    return families_.emplace_back(
+        metric_family(*this, std::move(name), std::move(help), type, std::move(label_names), std::move(bounds)));
 }
 
 metric_family& metrics_registry::counter(std::string name, std::string help, std::vector<std::string> label_names) {

@@ -246,7 +246,8 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
                           job.call.agent_ids, job.batch_id, facts.attempts};
         // Both durable before anything is sent, with the results of the batch before (one
         // transaction, one sync); either failing sends nothing (fail closed).
-        std::vector<state::row_write> intent_rows{{state::row_write::kind::pending, driver.rows(facts.threats), {}, {}, {}}};
+        std::vector<state::row_write> intent_rows{
+            {state::row_write::kind::pending, driver.rows(facts.threats), {}, {}, {}}};
         std::vector<boost::json::object> intent{intent_event(id, who)};
         if (!co_await commit(std::move(intent_rows), std::move(intent))) {
             out.fatal = true;

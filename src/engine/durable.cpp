@@ -57,8 +57,9 @@ asio::awaitable<bool> engine::impl::commit(std::vector<state::row_write> writes,
     auto earlier = std::exchange(deferred, {});
     const auto earlier_writes = earlier.writes.size();
     const auto earlier_records = earlier.records.size();
-    if (!earlier.writes.empty()) writes.insert(writes.begin(), std::make_move_iterator(earlier.writes.begin()),
-                                               std::make_move_iterator(earlier.writes.end()));
+    if (!earlier.writes.empty())
+        writes.insert(writes.begin(), std::make_move_iterator(earlier.writes.begin()),
+                      std::make_move_iterator(earlier.writes.end()));
     if (!earlier.records.empty())
         records.insert(records.begin(), std::make_move_iterator(earlier.records.begin()),
                        std::make_move_iterator(earlier.records.end()));

@@ -96,7 +96,7 @@ struct playbook_loop {
     std::string playbook;
     std::chrono::milliseconds every{};
     bool stopped = false;
-    std::optional<core::timestamp> next_run;  ///< when its wait ends (for the status)
+    std::optional<core::timestamp> next_run;        ///< when its wait ends (for the status)
     boost::asio::steady_timer* sleeping = nullptr;  ///< its wait in progress: stopping the loop cancels it
 };
 
@@ -135,7 +135,7 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
         std::optional<last_run> last;
         std::optional<run_report> report;  ///< the last run's, for a waiting trigger
         std::size_t runs = 0, held = 0, failed = 0;
-        std::size_t started = 0;  ///< runs begun (gated), to know which one a trigger joined
+        std::size_t started = 0;                       ///< runs begun (gated), to know which one a trigger joined
         std::set<boost::asio::steady_timer*> waiting;  ///< woken (cancelled) when a run ends
     };
     std::map<std::string, run_history> history;

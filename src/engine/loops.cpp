@@ -28,8 +28,7 @@ asio::awaitable<void> poll(std::shared_ptr<engine::impl> keep, std::shared_ptr<d
         if (loop->stopped || state.stopping) break;
         const auto left = due - state.services.clock->steady_now();
         if (left <= std::chrono::steady_clock::duration::zero()) continue;
-        loop->next_run = state.services.clock->now() +
-                         std::chrono::duration_cast<std::chrono::microseconds>(left);
+        loop->next_run = state.services.clock->now() + std::chrono::duration_cast<std::chrono::microseconds>(left);
         if (!co_await state.sleep(left, loop.get())) break;
     }
 }

@@ -76,8 +76,8 @@ engine_metrics::engine_metrics(core::metrics_registry& r)
                            "Unix time at which the playbook's last run that ended ok ended.", {"playbook"})),
       interval(r.gauge("s1pilot_playbook_interval_seconds",
                        "The playbook's poll interval (absent for playbooks without trigger.every).", {"playbook"})),
-      held(r.gauge("s1pilot_playbook_held",
-                   "1 while the playbook's last run was held (more threats than max_threats).", {"playbook"})) {}
+      held(r.gauge("s1pilot_playbook_held", "1 while the playbook's last run was held (more threats than max_threats).",
+                   {"playbook"})) {}
 
 void engine_metrics::observe_record(const json::object& record) {
     audit_records.inc({});
@@ -128,9 +128,8 @@ std::string endpoint_label(std::string_view path) {
         const auto slash = path.find('/', start);
         const auto end = slash == std::string_view::npos ? path.size() : slash;
         const auto segment = path.substr(start, end - start);
-        const bool numeric = !segment.empty() && std::all_of(segment.begin(), segment.end(), [](unsigned char c) {
-            return std::isdigit(c) != 0;
-        });
+        const bool numeric = !segment.empty() && std::all_of(segment.begin(), segment.end(),
+                                                             [](unsigned char c) { return std::isdigit(c) != 0; });
         out += numeric ? std::string_view("{id}") : segment;
         if (slash == std::string_view::npos) break;
         out += '/';

@@ -39,8 +39,8 @@ const config::note_action* as_note(const config::action& a) {
 }  // namespace
 
 threat_ref make_ref(const s1::threat_record& threat, bool with_details, bool with_mitigations) {
-    threat_ref ref{threat.id, threat.agent_id, threat.site_id, threat.created_at.value_or(core::timestamp{}), {}, {}, {},
-                   {}};
+    threat_ref ref{
+        threat.id, threat.agent_id, threat.site_id, threat.created_at.value_or(core::timestamp{}), {}, {}, {}, {}};
     if (with_details) {
         ref.threat_name = threat.threat_name;
         ref.classification = threat.classification;

@@ -94,7 +94,8 @@ public:
         if (!confirmed_later && refs != nullptr) {
             std::vector<core::timestamp> created;
             for (const auto& threat : out.done)
-                if (const auto ref = refs->find(threat); ref != refs->end() && ref->second->created_at != core::timestamp{})
+                if (const auto ref = refs->find(threat);
+                    ref != refs->end() && ref->second->created_at != core::timestamp{})
                     created.push_back(ref->second->created_at);
             engine_.observe_contained(run_.playbook, ledger_key(a), created);
         }

@@ -48,9 +48,15 @@ asio::awaitable<run_report> engine::impl::run_gated(std::string name, trigger t)
         ++h.runs;
         if (report.outcome == run_outcome::held) ++h.held;
         if (report.outcome == run_outcome::failed) ++h.failed;
-        h.last = last_run{report.run_id,  t.source,        std::string(to_string(report.outcome)),
-                          started,        services.clock->now(), report.matched,
-                          report.acted,   report.calls(),  report.failures(),
+        h.last = last_run{report.run_id,
+                          t.source,
+                          std::string(to_string(report.outcome)),
+                          started,
+                          services.clock->now(),
+                          report.matched,
+                          report.acted,
+                          report.calls(),
+                          report.failures(),
                           report.error};
         h.report = report;
         for (auto* timer : h.waiting) timer->cancel();
@@ -71,19 +77,19 @@ asio::awaitable<run_report> engine::impl::run_gated(std::string name, trigger t)
 void engine::impl::spawn_gated(const std::string& name, trigger t, std::function<void(run_report)> ended) {
     // Owned by the engine: run_gated counts it in active_runs until it ends; drain() waits.
     auto keep = shared_from_this();
-    asio::co_spawn(executor, keep->run_gated(name, std::move(t)),
-                   [keep, name, ended = std::move(ended)](std::exception_ptr e, run_report report) {
-                       if (e) {
-                           try {
-                               std::rethrow_exception(e);
-                           } catch (const std::exception& ex) {
-                               keep->fail_closed("a run of playbook '" + name + "' ended by an internal error: " +
-                                                 ex.what());
-                           }
-                           return;
-                       }
-                       if (ended) ended(std::move(report));
-                   });
+    asio::co_spawn(
+        executor, keep->run_gated(name, std::move(t)),
+        [keep, name, ended = std::move(ended)](std::exception_ptr e, run_report report) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    keep->fail_closed("a run of playbook '" + name + "' ended by an internal error: " + ex.what());
+                }
+                return;
+            }
+            if (ended) ended(std::move(report));
+        });
 }
 
 asio::awaitable<run_report> engine::run_now(std::string_view playbook, trigger t) {

@@ -35,10 +35,14 @@ json::object report_json(const engine::run_report& r) {
                                        {"failures", a.failures},
                                        {"skipped", a.skipped},
                                        {"awaiting_confirmation", a.awaiting_confirmation}});
-    json::object o{{"playbook", r.playbook},       {"run_id", r.run_id},
-                   {"outcome", to_string(r.outcome)}, {"dry_run", r.dry_run},
-                   {"matched", r.matched},         {"acted", r.acted},
-                   {"failures", r.failures()},     {"actions", std::move(actions)},
+    json::object o{{"playbook", r.playbook},
+                   {"run_id", r.run_id},
+                   {"outcome", to_string(r.outcome)},
+                   {"dry_run", r.dry_run},
+                   {"matched", r.matched},
+                   {"acted", r.acted},
+                   {"failures", r.failures()},
+                   {"actions", std::move(actions)},
                    {"summary", engine::summary_line(r)}};
     if (!r.error.empty()) o["error"] = r.error;
     return o;
@@ -57,8 +61,8 @@ struct process_metrics {
           leader(r.gauge("s1pilot_leader", "1 on the instance that schedules playbooks and sends calls.")),
           build(r.gauge("s1pilot_build_info", "The running build.", {"version", "commit"})),
           started(r.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch.")),
-          reloads(r.counter("s1pilot_reloads_total", "Configuration reloads by result (loaded, rejected).",
-                            {"result"})),
+          reloads(
+              r.counter("s1pilot_reloads_total", "Configuration reloads by result (loaded, rejected).", {"result"})),
           webhooks(r.counter("s1pilot_webhook_events_total",
                              "Webhook events by result (accepted: runs started or coalesced; refused).", {"result"})) {
         build.set({S1PILOT_VERSION, S1PILOT_COMMIT}, 1);
@@ -159,8 +163,8 @@ private:
         const auto* p = context_.engine.current()->find(route.playbook);
         if (p == nullptr) co_return json_error(404, "no playbook named '" + route.playbook + "' is loaded");
         if (!p->trigger.webhook)
-            co_return json_error(403, "playbook '" + route.playbook +
-                                          "' cannot be triggered: it does not have trigger.webhook: true");
+            co_return json_error(
+                403, "playbook '" + route.playbook + "' cannot be triggered: it does not have trigger.webhook: true");
         if (auto refused = not_ready()) co_return std::move(*refused);
         const auto event = "ev-" + std::to_string(++events_);
         // A named local, not a temporary inside co_await: GCC 12 mishandles those.
@@ -192,9 +196,10 @@ private:
 
     void log_refusal(const admin_request& request, const admin_response& refusal) const {
         // The target is cut short: it is the client's text. The token never appears.
-        engine::log_warn("admin request refused", {{"method", request.method.substr(0, 16)},
-                                                   {"path", request.target.substr(0, request.target.find('?')).substr(0, 128)},
-                                                   {"status", std::to_string(refusal.status)}});
+        engine::log_warn("admin request refused",
+                         {{"method", request.method.substr(0, 16)},
+                          {"path", request.target.substr(0, request.target.find('?')).substr(0, 128)},
+                          {"status", std::to_string(refusal.status)}});
     }
 
     admin_context context_;

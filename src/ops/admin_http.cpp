@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -161,8 +162,7 @@ std::variant<admin_route, admin_response> route_request(const admin_request& req
     }
     if (request.method != "POST") return not_allowed("POST");
     // Authentication before anything about the body: an unauthenticated client learns nothing.
-    if (token.empty())
-        return json_error(401, "POST routes are disabled: no admin.token is configured");
+    if (token.empty()) return json_error(401, "POST routes are disabled: no admin.token is configured");
     if (!bearer_matches(request.authorization, token))
         return json_error(401, request.authorization.empty() ? "missing Authorization: Bearer <admin token>"
                                                              : "the bearer token is not the admin token");

@@ -55,10 +55,10 @@ using transport_factory = std::function<std::variant<std::unique_ptr<net::transp
 struct progress_event {
     enum class kind { page, batch, rate_wait };
     kind what = kind::page;
-    std::string_view playbook;  ///< page, batch
-    std::string_view detail;    ///< batch: the action; rate_wait: the console
-    std::size_t done = 0;       ///< page: threats resolved so far; batch: this batch's number
-    std::size_t total = 0;      ///< batch: batches of the action (0 for page)
+    std::string_view playbook;         ///< page, batch
+    std::string_view detail;           ///< batch: the action; rate_wait: the console
+    std::size_t done = 0;              ///< page: threats resolved so far; batch: this batch's number
+    std::size_t total = 0;             ///< batch: batches of the action (0 for page)
     std::chrono::nanoseconds wait{0};  ///< rate_wait
     bool write = false;                ///< rate_wait: the write limiter (else the read one)
 };
@@ -69,9 +69,9 @@ struct engine_services {
     state::ledger* ledger = nullptr;  ///< required; read-only for plan
     audit::writer* audit = nullptr;   ///< null: nothing is audited (plan)
     const core::clock* clock = nullptr;
-    transport_factory transports;  ///< empty: an https_client per console
-    s1::sleeper sleep;             ///< empty: a steady_timer (tests: advance a manual clock)
-    s1::random_source random;      ///< empty: seeded; also drives the schedule's splay
+    transport_factory transports;               ///< empty: an https_client per console
+    s1::sleeper sleep;                          ///< empty: a steady_timer (tests: advance a manual clock)
+    s1::random_source random;                   ///< empty: seeded; also drives the schedule's splay
     core::metrics_registry* metrics = nullptr;  ///< where the engine's metrics go; null: a private registry
     progress_sink progress;                     ///< empty: no progress is reported
 };

@@ -44,7 +44,7 @@ struct playbook_status {
 struct limiter_status {
     double configured_rate = 0;
     int burst = 0;
-    double current_rate = 0;                ///< lower than configured after a 429, until recovered
+    double current_rate = 0;                  ///< lower than configured after a 429, until recovered
     std::chrono::milliseconds paused_for{0};  ///< a 429's pause still in force
 };
 

@@ -8,7 +8,7 @@
 namespace s1pilot::ops {
 
 struct admin_reply {
-    int status = 0;     ///< 0: no answer (see error)
+    int status = 0;  ///< 0: no answer (see error)
     std::string body;
     std::string error;  ///< why there is no answer: refused, timed out, ...
 };

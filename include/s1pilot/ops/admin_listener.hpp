@@ -38,8 +38,8 @@ public:
     /// Binds `host:port` (port 0: any free port; see port()) and starts accepting. The message
     /// names the address when it cannot be bound.
     static std::variant<std::unique_ptr<admin_listener>, std::string> start(boost::asio::any_io_executor executor,
-                                                                            const std::string& host,
-                                                                            std::uint16_t port, admin_handler handler,
+                                                                            const std::string& host, std::uint16_t port,
+                                                                            admin_handler handler,
                                                                             admin_limits limits = {});
     ~admin_listener();
     admin_listener(const admin_listener&) = delete;

@@ -44,11 +44,11 @@ struct throttle_event {
 
 /// One attempt of a call, answered or not, for the metrics and the console's status.
 struct attempt_event {
-    bool write = false;                 ///< a POST (the write limiter), else a GET
-    std::string_view path;              ///< the target without its query
-    int http_status = 0;                ///< 0: no answer (connection, TLS, timeout)
+    bool write = false;     ///< a POST (the write limiter), else a GET
+    std::string_view path;  ///< the target without its query
+    int http_status = 0;    ///< 0: no answer (connection, TLS, timeout)
     std::chrono::nanoseconds duration{0};
-    std::string_view error;             ///< why it failed, redacted; empty on success
+    std::string_view error;  ///< why it failed, redacted; empty on success
 };
 
 /// Observers of a client's calls (each optional). They run on the client's thread.
