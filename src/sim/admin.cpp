@@ -119,6 +119,7 @@ http_response simulator::admin(const http_request& request) {
         if (method != "POST") return error_response(405, "use POST");
         build_store();
         journal_.clear();
+        handshakes_failed_ = 0;
         faults_ = options_.faults;
         answers_ = options_.answers;
         fault_rng_ = rng(faults_.seed);
@@ -169,9 +170,10 @@ http_response simulator::admin(const http_request& request) {
     if (path.starts_with("/_sim/agents/")) return agent_route(request);
     if (path == "/_sim/stats") {
         if (method != "GET") return error_response(405, "use GET");
-        return ok_json(fmt::format(R"({{"threats":{},"agents":{},"memoryBytes":{},"requests":{}}})",
-                                   store_->threats.size(), store_->agents.size() - 1, store_->memory_bytes(),
-                                   journal_.size()));
+        return ok_json(
+            fmt::format(R"({{"threats":{},"agents":{},"memoryBytes":{},"requests":{},"tlsHandshakesFailed":{}}})",
+                        store_->threats.size(), store_->agents.size() - 1, store_->memory_bytes(), journal_.size(),
+                        handshakes_failed_));
     }
     return error_response(404, fmt::format("no admin route {}", path));
 }

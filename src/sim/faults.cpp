@@ -47,6 +47,20 @@ bool set_item(fault_config& c, std::string_view key, std::string_view value, std
         error = fmt::format("faults: {} must be a duration such as 5ms or 2s (got '{}')", key, value);
         return false;
     }
+    std::size_t* size = key == "huge_body" ? &c.huge_body : key == "huge_header" ? &c.huge_header : nullptr;
+    if (size != nullptr) {
+        // The body's padding is streamed; the header field is held in memory, hence its lower cap.
+        const bool body = size == &c.huge_body;
+        const std::uint64_t cap = body ? std::uint64_t{4} << 30 : std::uint64_t{16} << 20;
+        auto parsed = s1pilot::core::parse_size(value);
+        if (parsed && *parsed <= cap) {
+            *size = static_cast<std::size_t>(*parsed);
+            return true;
+        }
+        error = fmt::format("faults: {} must be a size such as 16KiB or 100MiB, at most {} (got '{}')", key,
+                            body ? "4GiB" : "16MiB", value);
+        return false;
+    }
     if (key == "slow_body_chunk" || key == "seed") {
         std::uint64_t n = 0;
         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -62,7 +76,7 @@ bool set_item(fault_config& c, std::string_view key, std::string_view value, std
     }
     error = fmt::format(
         "faults: unknown fault '{}' (known: status500, status502, status503, reset, drop_after_apply, latency, "
-        "latency_p, slow_body, slow_body_p, slow_body_chunk, mitigation_failed, seed)",
+        "latency_p, slow_body, slow_body_p, slow_body_chunk, mitigation_failed, huge_body, huge_header, seed)",
         key);
     return false;
 }
@@ -94,8 +108,11 @@ std::optional<fault_config> faults_from_json(const boost::json::object& o, std::
             text = value.get_string();
         } else if (value.is_number()) {
             double n = value.to_number<double>();
-            bool is_duration = key == "latency" || key == "slow_body";
-            text = is_duration ? fmt::format("{}ms", static_cast<long long>(n)) : fmt::format("{}", n);
+            const bool is_duration = key == "latency" || key == "slow_body";
+            const bool is_size = key == "huge_body" || key == "huge_header";
+            text = is_duration ? fmt::format("{}ms", static_cast<long long>(n))
+                   : is_size   ? fmt::format("{}B", static_cast<long long>(n))
+                               : fmt::format("{}", n);
         } else {
             error = fmt::format("faults: {} must be a number or a string", std::string_view(key));
             return std::nullopt;
@@ -120,6 +137,8 @@ std::string faults_to_json(const fault_config& c) {
     w.key("slow_body_p").raw(fmt::format("{}", c.slow_body_p));
     w.member_number("slow_body_chunk", static_cast<std::int64_t>(c.slow_body_chunk));
     w.key("mitigation_failed").raw(fmt::format("{}", c.mitigation_failed));
+    w.member_number("huge_body", static_cast<std::int64_t>(c.huge_body));
+    w.member_number("huge_header", static_cast<std::int64_t>(c.huge_header));
     w.member_number("seed", static_cast<std::int64_t>(c.seed));
     w.end_object();
     return out;
@@ -142,6 +161,8 @@ bool draw_mitigation_failed(const fault_config& c, rng& r) {
 
 fault_plan draw_faults(const fault_config& c, rng& r) {
     fault_plan plan;
+    plan.pad_body_to = c.huge_body;
+    plan.header_padding = c.huge_header;
     if (!c.any()) return plan;
     // One draw per kind, always in the same order, so a seed names one sequence of faults.
     const double reset = r.unit(), s500 = r.unit(), s502 = r.unit(), s503 = r.unit(), drop = r.unit(),

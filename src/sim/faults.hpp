@@ -24,11 +24,18 @@ struct fault_config {
     std::chrono::milliseconds slow_body{0};  ///< pause between body pieces, with probability slow_body_p
     double slow_body_p = 1;
     std::size_t slow_body_chunk = 1;  ///< bytes per piece
+    /// Every answer's body padded with trailing spaces (JSON whitespace) to this many bytes and
+    /// sent chunked, so that a client learns its size only by reading it. 0: off.
+    std::size_t huge_body = 0;
+    /// Every answer carries an `X-S1sim-Padding` header field of this many bytes. 0: off.
+    std::size_t huge_header = 0;
     /// A mitigation entry ends `failed` instead of `success` (drawn when the console accepts the
     /// action). Not a fault of the request, so any() leaves it out: it draws nothing per request.
     double mitigation_failed = 0;
     std::uint64_t seed = 1;
 
+    /// Some fault needs a draw per request (the sizes above are certain and draw nothing, so
+    /// that setting them leaves a seed's sequence of faults as it was).
     bool any() const noexcept {
         return status500 > 0 || status502 > 0 || status503 > 0 || reset > 0 || drop_after_apply > 0 ||
                latency.count() > 0 || slow_body.count() > 0;
@@ -36,11 +43,11 @@ struct fault_config {
 };
 
 /// Parses `status500=0.02,reset=0.01,latency=5ms,slow_body=10ms,slow_body_chunk=64,drop_after_apply=0.1,`
-/// `mitigation_failed=0.1,seed=7`.
-/// Probabilities are in [0, 1]; durations need a unit. The error names the bad item.
+/// `mitigation_failed=0.1,huge_body=100MiB,huge_header=16KiB,seed=7`.
+/// Probabilities are in [0, 1]; durations and sizes need a unit. The error names the bad item.
 std::optional<fault_config> parse_faults(std::string_view spec, std::string& error);
 /// The same from a JSON object (PUT /_sim/faults): numbers for probabilities, strings or
-/// numbers of milliseconds for durations. Keys absent are 0 (no fault).
+/// numbers of milliseconds for durations, strings or numbers of bytes for sizes. Keys absent are 0 (no fault).
 std::optional<fault_config> faults_from_json(const boost::json::object& o, std::string& error);
 std::string faults_to_json(const fault_config& c);
 
@@ -52,6 +59,8 @@ struct fault_plan {
     std::chrono::milliseconds delay{0};
     std::chrono::milliseconds slow_body_pause{0};
     std::size_t slow_body_chunk = 1;
+    std::size_t pad_body_to = 0;     ///< huge_body
+    std::size_t header_padding = 0;  ///< huge_header
     /// The journal's name for the fault (`status503`, `reset`, `drop_after_apply`), or empty.
     std::string_view name() const noexcept;
 };

@@ -20,12 +20,14 @@ struct http_request {
     /// CLOCK_MONOTONIC nanoseconds when the server had read the request's headers (0: not read
     /// from a socket). Journaled for benchmarks that time a client on the same clock.
     std::int64_t received_ns = 0;
+    /// The TLS version the connection negotiated (`TLSv1.3`); empty when not read from a socket.
+    std::string tls_version{};
 };
 
 /// What the server should do with a request, beyond answering it.
 enum class disposition : std::uint8_t {
-    answer,            ///< write the response (after `delay`, trickled when `slow_body_pause` > 0)
-    reset,             ///< fault: close the connection with a TCP reset; the request was not acted on
+    answer,  ///< write the response (after `delay`, trickled when `slow_body_pause` > 0, padded to `pad_body_to`)
+    reset,   ///< fault: close the connection with a TCP reset; the request was not acted on
     drop_after_apply,  ///< fault: the request was acted on; close without answering (the ambiguous case)
 };
 
@@ -39,6 +41,8 @@ struct http_response {
     std::chrono::milliseconds delay{0};
     std::chrono::milliseconds slow_body_pause{0};  ///< pause between body pieces (slow body fault)
     std::size_t slow_body_chunk = 1;               ///< bytes per piece
+    /// Huge body fault: the body is padded with spaces to this many bytes and sent chunked.
+    std::size_t pad_body_to = 0;
 };
 
 /// The API's error body: `{"errors":[{"code":…,"detail":…,"title":…}]}`; an empty detail is null.

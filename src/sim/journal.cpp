@@ -22,6 +22,10 @@ void write_entry(json_writer& w, const journal_entry& e) {
         w.member_null("receivedNs");
     else
         w.member_number("receivedNs", e.received_ns);
+    if (e.tls.empty())
+        w.member_null("tls");
+    else
+        w.member("tls", e.tls);
     w.end_object();
 }
 

@@ -16,9 +16,10 @@ struct journal_entry {
     std::uint64_t seq = 0;  ///< 1, 2, 3... in arrival order
     micros time = 0;
     std::string rqid, method, path, query, body;
-    unsigned status = 0;  ///< what was (or would have been) answered; 0 for a reset
-    std::string fault;    ///< empty, or the fault injected (`reset`, `status503`, `drop_after_apply`...)
+    unsigned status = 0;           ///< what was (or would have been) answered; 0 for a reset
+    std::string fault;             ///< empty, or the fault injected (`reset`, `status503`, `drop_after_apply`...)
     std::int64_t received_ns = 0;  ///< http_request::received_ns; written as null when 0
+    std::string tls{};             ///< http_request::tls_version; written as null when empty
 };
 
 class journal {

@@ -55,7 +55,7 @@ bool parse_agent_flags(const std::string& delay, const std::string& offline, s1s
 /// Flags whose values are parsed after CLI11 has read them (so that the message names the flag).
 struct text_flags {
     std::string listen = "127.0.0.1:8443", now_text, rate_limits, faults, max_body = "16MiB", answers = "detailed",
-                agent_delay = "0", agents_offline = "0";
+                agent_delay = "0", agents_offline = "0", tls_version = "1.2+";
 };
 
 /// The flags given as text, checked and turned into the simulator's and the server's options.
@@ -63,6 +63,12 @@ struct text_flags {
 bool apply_flags(const text_flags& text, s1sim::simulator_options& sim, s1sim::server_options& net) {
     if (net.cert_file.empty() != net.key_file.empty()) {
         std::cerr << "s1sim: --cert and --key go together\n";
+        return false;
+    }
+    if (auto versions = s1sim::parse_tls_versions(text.tls_version)) {
+        net.tls = *versions;
+    } else {
+        std::cerr << "s1sim: --tls-version: expected 1.2+, 1.1, 1.2 or 1.3, got '" << text.tls_version << "'\n";
         return false;
     }
     if (!split_listen(text.listen, net.host, net.port)) {
@@ -122,6 +128,10 @@ int main(int argc, char** argv) {
     app.add_option("--cert", net.cert_file, "PEM certificate chain (default: a generated one)");
     app.add_option("--key", net.key_file, "PEM private key for --cert");
     app.add_option("--write-ca", net.write_ca, "write the generated CA certificate (PEM) to this file");
+    app.add_option("--tls-version", text.tls_version,
+                   "TLS versions to accept: 1.2+ (1.2 and 1.3), or only 1.1, 1.2 or 1.3 (to test that a client "
+                   "refuses an outdated server)")
+        ->capture_default_str();
     app.add_option("--token", sim.token, "the API token clients must send (Authorization: ApiToken <token>)")
         ->envname("S1SIM_TOKEN")
         ->required();
@@ -146,7 +156,7 @@ int main(int argc, char** argv) {
     app.add_option("--rate-limit", text.rate_limits, "token buckets, e.g. read=10/s:burst=50,write=100/s");
     app.add_option("--faults", text.faults,
                    "e.g. status500=0.02,status503=0.01,reset=0.01,latency=5ms,drop_after_apply=0.1,"
-                   "mitigation_failed=0.1");
+                   "mitigation_failed=0.1,huge_body=100MiB,huge_header=16KiB");
     app.add_option("--journal", sim.journal_file, "append every request received as a JSON line to this file");
     app.add_option("--max-body", text.max_body, "larger request bodies are answered 413")->capture_default_str();
     CLI11_PARSE(app, argc, argv);

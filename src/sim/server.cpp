@@ -1,5 +1,5 @@
 // The only simulator source that includes Asio and Beast: accept, TLS, read a request, hand it to
-// the simulator, carry out what it says (answer, trickle, reset, drop), repeat on keep-alive.
+// the simulator, carry out what it says (answer, trickle, pad, reset, drop), repeat on keep-alive.
 
 #include "server.hpp"
 
@@ -23,6 +23,7 @@
 #include <iostream>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "certificate.hpp"
 
@@ -57,9 +58,11 @@ struct connection {
     asio::steady_timer timer;
 };
 
-http_request to_plain(const http::request<http::string_body>& request, std::int64_t received_ns = 0) {
+http_request to_plain(const http::request<http::string_body>& request, const std::string& tls_version,
+                      std::int64_t received_ns = 0) {
     http_request out;
     out.received_ns = received_ns;
+    out.tls_version = tls_version;
     out.method = std::string(request.method_string());
     std::string_view target = request.target();
     auto question = target.find('?');
@@ -79,7 +82,33 @@ void set_headers(http::response<Body>& message, const http_response& r, bool kee
     message.keep_alive(keep_alive);
 }
 
+// The protocol range of `versions` as OpenSSL numbers.
+std::pair<int, int> protocol_range(tls_versions versions) {
+    switch (versions) {
+        case tls_versions::only_1_1: return {TLS1_1_VERSION, TLS1_1_VERSION};
+        case tls_versions::only_1_2: return {TLS1_2_VERSION, TLS1_2_VERSION};
+        case tls_versions::only_1_3: return {TLS1_3_VERSION, TLS1_3_VERSION};
+        case tls_versions::tls_1_2_and_1_3: break;
+    }
+    return {TLS1_2_VERSION, TLS1_3_VERSION};
+}
+
+// Spaces to pad a body with (JSON whitespace, so the padded answer is still the same document).
+constexpr std::size_t padding_piece = 64 * 1024;
+const std::string& padding() {
+    static const std::string spaces(padding_piece, ' ');
+    return spaces;
+}
+
 }  // namespace
+
+std::optional<tls_versions> parse_tls_versions(std::string_view text) {
+    if (text == "1.2+") return tls_versions::tls_1_2_and_1_3;
+    if (text == "1.1") return tls_versions::only_1_1;
+    if (text == "1.2") return tls_versions::only_1_2;
+    if (text == "1.3") return tls_versions::only_1_3;
+    return std::nullopt;
+}
 
 struct server::impl {
     impl(simulator& s, server_options o)
@@ -109,9 +138,14 @@ server::server(simulator& sim, server_options options) : impl_(std::make_unique<
     i.identity =
         i.options.cert_file.empty() ? generate_identity() : load_identity(i.options.cert_file, i.options.key_file);
     if (!i.options.write_ca.empty() && !i.identity.ca_pem.empty()) write_file(i.options.write_ca, i.identity.ca_pem);
+    const auto [min_version, max_version] = protocol_range(i.options.tls);
     i.tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    SSL_CTX_set_min_proto_version(i.tls.native_handle(), TLS1_2_VERSION);
+                      ssl::context::no_tlsv1);
+    SSL_CTX_set_min_proto_version(i.tls.native_handle(), min_version);
+    SSL_CTX_set_max_proto_version(i.tls.native_handle(), max_version);
+    // OpenSSL's default security level refuses TLS 1.1 outright (its signatures use SHA-1); a
+    // server that is to offer it must lower the level, or no client could ever connect.
+    if (min_version < TLS1_2_VERSION) SSL_CTX_set_security_level(i.tls.native_handle(), 0);
     try {
         i.tls.use_certificate_chain(asio::buffer(i.identity.certificate_chain_pem));
         i.tls.use_private_key(asio::buffer(i.identity.private_key_pem), ssl::context::pem);
@@ -196,7 +230,11 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection> c) {
     auto& tcp_layer = beast::get_lowest_layer(c->stream);
     tcp_layer.expires_after(options.handshake_timeout);
     auto [handshake_error] = co_await c->stream.async_handshake(ssl::stream_base::server, use_tuple);
-    if (handshake_error) co_return;
+    if (handshake_error) {
+        if (!stopping) sim.handshake_failed();
+        co_return;
+    }
+    const std::string tls_version = SSL_get_version(c->stream.native_handle());
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -214,7 +252,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection> c) {
         }
         const auto received_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(received).count();
         if (ec == http::error::body_limit || ec == http::error::header_limit) {
-            auto plain = to_plain(parser.get(), received_ns);
+            auto plain = to_plain(parser.get(), tls_version, received_ns);
             auto status = ec == http::error::body_limit ? 413U : 431U;
             auto response = sim.reject(plain, status == 431 ? 400 : 413,
                                        status == 431 ? "request header too large" : "request body too large");
@@ -224,13 +262,14 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection> c) {
         }
         if (ec) {
             if (parser.is_header_done() || bytes > 0) {
-                auto response = sim.reject(to_plain(parser.get()), 400, "malformed HTTP request: " + ec.message());
+                auto response =
+                    sim.reject(to_plain(parser.get(), tls_version), 400, "malformed HTTP request: " + ec.message());
                 co_await answer(*c, std::move(response), 11, false);
             }
             break;
         }
         const auto& request = parser.get();
-        http_response response = sim.handle(to_plain(request, received_ns));
+        http_response response = sim.handle(to_plain(request, tls_version, received_ns));
         if (response.action == disposition::reset) {
             c->reset();
             co_return;
@@ -260,8 +299,8 @@ asio::awaitable<void> server::impl::drain(connection& c) {
     }
 }
 
-// Writes the response (after the latency fault, trickled under the slow-body fault). False when
-// the connection is gone.
+// Writes the response (after the latency fault; trickled under the slow-body fault, padded and
+// chunked under the huge-body fault). False when the connection is gone.
 asio::awaitable<bool> server::impl::answer(connection& c, http_response r, unsigned version, bool keep_alive) {
     auto& tcp_layer = beast::get_lowest_layer(c.stream);
     if (r.delay.count() > 0) {
@@ -270,7 +309,8 @@ asio::awaitable<bool> server::impl::answer(connection& c, http_response r, unsig
         if (ec || stopping) co_return false;
     }
     tcp_layer.expires_after(options.write_timeout);
-    if (r.slow_body_pause.count() == 0) {
+    const bool padded = r.pad_body_to > r.body.size();
+    if (r.slow_body_pause.count() == 0 && !padded) {
         http::response<http::string_body> message{static_cast<http::status>(r.status), version};
         set_headers(message, r, keep_alive);
         message.body() = std::move(r.body);
@@ -280,19 +320,43 @@ asio::awaitable<bool> server::impl::answer(connection& c, http_response r, unsig
     }
     http::response<http::empty_body> head{static_cast<http::status>(r.status), version};
     set_headers(head, r, keep_alive);
-    head.content_length(r.body.size());
+    // A padded body goes chunked: the client learns how big it is only by reading it.
+    if (padded)
+        head.chunked(true);
+    else
+        head.content_length(r.body.size());
     http::response_serializer<http::empty_body> serializer{head};
     auto [header_error, header_bytes] = co_await http::async_write_header(c.stream, serializer, use_tuple);
     if (header_error) co_return false;
-    const std::size_t chunk = std::max<std::size_t>(1, r.slow_body_chunk);
-    for (std::size_t pos = 0; pos < r.body.size(); pos += chunk) {
+    const bool slow = r.slow_body_pause.count() > 0;
+    const std::size_t piece_size = slow ? std::max<std::size_t>(1, r.slow_body_chunk) : padding_piece;
+    const std::size_t total = std::max(r.pad_body_to, r.body.size());
+    for (std::size_t pos = 0; pos < total;) {
+        // The pause comes first: `slow_body=1h` sends the headers and then no byte of the body.
+        if (slow) {
+            c.timer.expires_after(r.slow_body_pause);
+            auto [wait_error] = co_await c.timer.async_wait(use_tuple);
+            if (wait_error || stopping) co_return false;
+        }
+        // The body's bytes, then the padding's; a piece never straddles the two.
+        const bool in_body = pos < r.body.size();
+        const std::size_t n = std::min(piece_size, (in_body ? r.body.size() : total) - pos);
+        const auto piece = asio::buffer(in_body ? r.body.data() + pos : padding().data(), n);
         tcp_layer.expires_after(options.write_timeout);
-        auto piece = asio::buffer(r.body.data() + pos, std::min(chunk, r.body.size() - pos));
-        auto [ec, n] = co_await asio::async_write(c.stream, piece, use_tuple);
+        beast::error_code ec;
+        if (padded) {
+            const auto chunk = http::make_chunk(piece);
+            std::tie(ec, std::ignore) = co_await asio::async_write(c.stream, chunk, use_tuple);
+        } else {
+            std::tie(ec, std::ignore) = co_await asio::async_write(c.stream, piece, use_tuple);
+        }
         if (ec) co_return false;
-        c.timer.expires_after(r.slow_body_pause);
-        auto [wait_error] = co_await c.timer.async_wait(use_tuple);
-        if (wait_error || stopping) co_return false;
+        pos += n;
+    }
+    if (padded) {
+        const auto last = http::make_chunk_last();
+        auto [ec, written] = co_await asio::async_write(c.stream, last, use_tuple);
+        if (ec) co_return false;
     }
     co_return true;
 }

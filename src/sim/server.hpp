@@ -12,17 +12,27 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "simulator.hpp"
 
 namespace s1sim {
+
+/// The TLS versions the server accepts. Anything but the default is for testing clients: a
+/// client that requires TLS 1.2 or later must refuse a server that offers only TLS 1.1.
+enum class tls_versions : std::uint8_t { tls_1_2_and_1_3, only_1_1, only_1_2, only_1_3 };
+
+/// `1.1`, `1.2`, `1.3` (only that version) or `1.2+` (the default); nullopt for anything else.
+std::optional<tls_versions> parse_tls_versions(std::string_view text);
 
 struct server_options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;           ///< 0: the system picks one
     std::string cert_file, key_file;  ///< both empty: a generated CA and certificate (certificate.hpp)
     std::string write_ca;             ///< where to write the generated CA's PEM (optional)
+    tls_versions tls = tls_versions::tls_1_2_and_1_3;
     std::chrono::milliseconds handshake_timeout{10000};
     std::chrono::milliseconds idle_timeout{60000};  ///< a keep-alive connection idle this long is closed
     std::chrono::milliseconds write_timeout{30000};

@@ -105,6 +105,11 @@ std::size_t simulator::memory_bytes() const {
     return store_->memory_bytes();
 }
 
+void simulator::handshake_failed() {
+    std::lock_guard lock(mutex_);
+    ++handshakes_failed_;
+}
+
 std::string simulator::next_rqid() {
     auto a = id_rng_.next(), b = id_rng_.next();
     return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, a >> 16 & 0xffff, a & 0xfff,
@@ -142,7 +147,8 @@ http_response simulator::handle(const http_request& request) {
     // Admin traffic is the test harness talking, not the client under test: it is not journaled.
     if (!is_admin)
         journal_.record({0, now(), response.rqid, request.method, request.path, request.query, request.body,
-                         response.action == disposition::reset ? 0U : response.status, fault, request.received_ns});
+                         response.action == disposition::reset ? 0U : response.status, fault, request.received_ns,
+                         request.tls_version});
     return response;
 }
 
@@ -150,7 +156,17 @@ http_response simulator::reject(const http_request& request, unsigned status, st
     std::lock_guard lock(mutex_);
     http_response response = error_response(status, detail);
     response.rqid = next_rqid();
-    journal_.record({0, now(), response.rqid, request.method, request.path, request.query, {}, status, {}, request.received_ns});
+    journal_.record({0,
+                     now(),
+                     response.rqid,
+                     request.method,
+                     request.path,
+                     request.query,
+                     {},
+                     status,
+                     {},
+                     request.received_ns,
+                     request.tls_version});
     return response;
 }
 
@@ -203,6 +219,9 @@ http_response simulator::api(const http_request& request, std::string& fault_nam
     response.delay = plan.delay;
     response.slow_body_pause = plan.slow_body_pause;
     response.slow_body_chunk = plan.slow_body_chunk;
+    response.pad_body_to = plan.pad_body_to;
+    if (plan.header_padding > 0)
+        response.headers.emplace_back("X-S1sim-Padding", std::string(plan.header_padding, 'p'));
     return response;
 }
 

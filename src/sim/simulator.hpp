@@ -55,6 +55,10 @@ public:
     /// journaled like any other.
     http_response reject(const http_request& request, unsigned status, std::string_view detail);
 
+    /// A client's TLS handshake failed (it refused the certificate or the version): no request
+    /// came, so the journal shows nothing; `GET /_sim/stats` counts these as tlsHandshakesFailed.
+    void handshake_failed();
+
     const simulator_options& options() const noexcept { return options_; }
     std::size_t threat_count() const;
     std::size_t memory_bytes() const;
@@ -86,6 +90,7 @@ private:
     // finishing tasks): GET /threats reuses a page walk's total only within one generation.
     std::uint64_t store_generation_ = 0;
     match_count_memo match_count_;
+    std::uint64_t handshakes_failed_ = 0;  // since start or the last reset
     mutable std::mutex mutex_;
 };
 

@@ -173,6 +173,36 @@ TEST(Faults, LatencyDelaysAndSlowBodyTricklesTheSameBytes) {
     EXPECT_GE(elapsed, std::chrono::milliseconds(150));  // a lower bound: load cannot break it
 }
 
+TEST(Faults, HugeBodyIsTheSameDocumentPaddedAndSentChunked) {
+    running_sim sim(test_options(30));
+    auto client = sim.client();
+    const std::string target = std::string(threats_path) + "?limit=3";
+    auto plain = client->get(target);
+    ASSERT_EQ(plain.status, 200);
+    ASSERT_EQ(client->put("/_sim/faults", R"({"huge_body":"1MiB"})").status, 200);
+    auto huge = client->get(target);
+    EXPECT_EQ(huge.status, 200) << huge.error;
+    EXPECT_EQ(huge.body.size(), std::size_t{1} << 20);
+    // Chunked, without a length: a client learns the size only by reading.
+    EXPECT_EQ(huge.header("transfer-encoding"), "chunked");
+    EXPECT_EQ(huge.header("content-length"), "");
+    EXPECT_EQ(huge.body.substr(0, plain.body.size()), plain.body);
+    EXPECT_EQ(huge.body.find_first_not_of(' ', plain.body.size()), std::string::npos);
+    EXPECT_EQ(huge.json(), plain.json());  // trailing whitespace: still the same document
+    // Admin routes are never faulted.
+    EXPECT_LT(client->get("/_sim/faults").body.size(), 1000u);
+}
+
+TEST(Faults, HugeHeaderAddsOnePaddingField) {
+    running_sim sim(test_options(30));
+    auto client = sim.client();
+    ASSERT_EQ(client->put("/_sim/faults", R"({"spec":"huge_header=16KiB"})").status, 200);
+    auto r = client->get(std::string(threats_path) + "?limit=1");
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.header("x-s1sim-padding"), std::string(16 * 1024, 'p'));
+    EXPECT_EQ(client->get("/_sim/faults").json().at("huge_header").as_int64(), 16 * 1024);
+}
+
 TEST(Faults, ParsingNamesTheBadItem) {
     std::string error;
     EXPECT_FALSE(s1sim::parse_faults("status500=2", error));
@@ -188,6 +218,14 @@ TEST(Faults, ParsingNamesTheBadItem) {
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->latency, std::chrono::milliseconds(5));
     EXPECT_DOUBLE_EQ(ok->drop_after_apply, 0.1);
+    EXPECT_FALSE(s1sim::parse_faults("huge_body=100", error));  // a size needs its unit
+    EXPECT_NE(error.find("huge_body"), std::string::npos);
+    EXPECT_FALSE(s1sim::parse_faults("huge_header=1GiB", error));  // held in memory: capped at 16 MiB
+    EXPECT_NE(error.find("huge_header"), std::string::npos);
+    auto sizes = s1sim::parse_faults("huge_body=100MiB,huge_header=16KiB", error);
+    ASSERT_TRUE(sizes);
+    EXPECT_EQ(sizes->huge_body, std::size_t{100} << 20);
+    EXPECT_EQ(sizes->huge_header, std::size_t{16} << 10);
     EXPECT_FALSE(s1sim::parse_rate_limits("read=fast", error));
     EXPECT_NE(error.find("read"), std::string::npos);
 }
@@ -204,6 +242,15 @@ TEST(Faults, ASeedNamesOneSequenceOfFaults) {
     }
     EXPECT_GT(faults, 200);
     EXPECT_LT(faults, 400);
+
+    // The size faults are certain and draw nothing: adding them keeps the seed's sequence.
+    auto sized = *s1sim::parse_faults("status503=0.3,seed=11,huge_body=1MiB,huge_header=1KiB", error);
+    s1sim::rng c(config.seed), d(sized.seed);
+    for (int i = 0; i < 1000; ++i) {
+        auto x = s1sim::draw_faults(config, c), y = s1sim::draw_faults(sized, d);
+        EXPECT_EQ(x.status, y.status);
+        EXPECT_EQ(y.pad_body_to, std::size_t{1} << 20);
+    }
 }
 
 TEST(Journal, RecordsEveryRequestInOrder) {
@@ -228,8 +275,7 @@ TEST(Journal, ReceivedNsIsTheMonotonicClockWhenTheHeadersWereRead) {
     running_sim sim(test_options(10));
     auto client = sim.client();
     const auto monotonic_ns = [] {
-        return std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch())
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
             .count();
     };
     const auto before = monotonic_ns();

@@ -71,6 +71,7 @@ struct https_client::impl {
         auto [write_error, written] = co_await http::async_write(*stream, request, use_tuple);
         http::response_parser<http::string_body> parser;
         parser.body_limit(1ULL << 32);
+        parser.header_limit(1U << 20);  // the huge_header fault sends more than Beast's default 8 KiB
         beast::error_code read_error = write_error;
         if (!write_error)
             std::tie(read_error, std::ignore) = co_await http::async_read(*stream, buffer, parser, use_tuple);
@@ -83,6 +84,7 @@ struct https_client::impl {
         }
         auto& response = parser.get();
         out.status = static_cast<int>(response.result_int());
+        out.tls_version = SSL_get_version(stream->native_handle());
         out.body = std::move(response.body());
         for (const auto& field : response) {
             std::string name(field.name_string());

@@ -20,6 +20,7 @@ struct client_response {
     std::string error;                           ///< transport failure (reset, end of stream, timeout...), else empty
     bool reset = false;                          ///< the connection was reset by the peer
     bool closed = false;                         ///< the connection ended without a response (EOF or truncated TLS)
+    std::string tls_version;                     ///< the connection's protocol (`TLSv1.3`) when a response came
 
     boost::json::value json() const;
     std::string header(const std::string& lower_name) const;

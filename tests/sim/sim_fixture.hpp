@@ -45,9 +45,9 @@ private:
 
 class running_sim {
 public:
-    explicit running_sim(simulator_options options = test_options())
+    explicit running_sim(simulator_options options = test_options(), server_options net = {})
         : sim_(std::make_unique<simulator>(std::move(options))),
-          server_(std::make_unique<server>(*sim_, server_options{})) {
+          server_(std::make_unique<server>(*sim_, std::move(net))) {
         server_->start();
     }
     ~running_sim() { server_->stop(); }
