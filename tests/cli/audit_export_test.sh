@@ -6,24 +6,7 @@
 set -euo pipefail
 
 bin=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-
-# expect CODE -- COMMAND...: runs COMMAND, keeps stdout/stderr in $work/out and $work/err.
-expect() {
-    local want=$1
-    shift 2
-    local got=0
-    "$@" >"$work/out" 2>"$work/err" || got=$?
-    if [[ $got != "$want" ]]; then
-        fail "exit $got, want $want: $*"
-        sed 's/^/  stdout: /' "$work/out" >&2
-        sed 's/^/  stderr: /' "$work/err" >&2
-    fi
-}
+source "$(dirname "$0")/common.sh"
 
 # write_log PATH [KEY]: six records of one run over PATH.1 (three) and PATH (three).
 write_log() {
@@ -120,9 +103,9 @@ grep -qxF "audit export: FAILED: the chain is broken; 3 record(s) exported befor
 # A keyed log: exported with --key-file (one trailing newline ignored), refused without it or with
 # another key; no key is ever printed.
 mkdir "$work/keyed"
-write_log "$work/keyed/audit.jsonl" "k3y-material-42"
-printf 'k3y-material-42\n' >"$work/key"
-printf 'other-key-material\n' >"$work/wrong"
+new_canary "$work/key"
+new_canary "$work/wrong"
+write_log "$work/keyed/audit.jsonl" "$(head -n1 "$work/key")"
 expect 0 -- "$bin" audit export --format ecs --key-file "$work/key" "$work/keyed"/audit.jsonl*
 check_lines "$work/out" ecs 6
 for key in none "$work/wrong"; do
@@ -131,7 +114,6 @@ for key in none "$work/wrong"; do
     expect 1 -- "$bin" audit export --format ocsf "${args[@]}" "$work/keyed"/audit.jsonl*
     [[ ! -s "$work/out" ]] || fail "a keyed log was exported with key $key"
     grep -qF "0 record(s) exported before the break" "$work/err" || fail "keyed, $key: $(cat "$work/err")"
-    if grep -q "k3y-material\|other-key-material" "$work/out" "$work/err"; then fail "a key was printed"; fi
 done
 
 # Usage errors are 2.
@@ -140,8 +122,4 @@ expect 2 -- "$bin" audit export "$work/plain/audit.jsonl"
 expect 2 -- "$bin" audit export --format ocsf
 expect 0 -- "$bin" audit export --help
 
-if ((failures > 0)); then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo "audit export tests passed"
+finish "audit export"

@@ -5,25 +5,7 @@ set -euo pipefail
 
 bin=$1
 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-unset S1PILOT_CONFIG
-failures=0
-
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-
-# expect CODE -- COMMAND...: runs COMMAND, keeps stdout/stderr in $work/out and $work/err.
-expect() {
-    local want=$1
-    shift 2
-    local got=0
-    "$@" >"$work/out" 2>"$work/err" || got=$?
-    if [[ $got != "$want" ]]; then
-        fail "exit $got, want $want: $*"
-        sed 's/^/  stdout: /' "$work/out" >&2
-        sed 's/^/  stderr: /' "$work/err" >&2
-    fi
-}
+source "$(dirname "$0")/common.sh"
 
 # version
 expect 0 -- "$bin" version
@@ -70,7 +52,7 @@ expect 3 -- "$bin" validate "$work/playbooks"
 
 # a configuration whose token file is unsafe: exit 3 and a message that says what to do
 mkdir "$work/etc"
-printf 'token-value\n' >"$work/etc/token"
+new_canary "$work/etc/token"
 chmod 644 "$work/etc/token"
 cat >"$work/etc/s1pilot.yaml" <<YAML
 consoles:
@@ -83,7 +65,6 @@ YAML
 expect 3 -- "$bin" validate -c "$work/etc/s1pilot.yaml"
 grep -q "consoles.prod.token: file $work/etc/token is readable or writable by group or others (mode 0644): run chmod 600 $work/etc/token" \
     "$work/err" || fail "unsafe token message: $(cat "$work/err")"
-if grep -q "token-value" "$work/err" "$work/out"; then fail "the token's value was printed"; fi
 
 chmod 600 "$work/etc/token"
 expect 0 -- "$bin" validate -c "$work/etc/s1pilot.yaml"
@@ -102,8 +83,4 @@ expect 3 -- "$bin" validate -c "$work/none.yaml"
 expect 0 -- "$bin" schema
 python3 "$src/tests/cli/validate_schema.py" "$work/out" "$src" || fail "schema validation"
 
-if ((failures > 0)); then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo "cli tests passed"
+finish cli

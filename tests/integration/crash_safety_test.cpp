@@ -163,8 +163,8 @@ TEST(CrashSafety, KilledBetweenIntentAndAnswerNeitherLosesNorRepeatsAnAction) {
             << "no action.reconciled record for " << action;
     // The chain holds across five processes, two of them killed mid-write; `audit verify` agrees,
     // and notices a single changed byte.
-    expect_audit_verifies(audit);
-    auto verify = s.s1pilot.run({"audit", "verify", audit.string()});
+    expect_audit_verifies(audit, s.s1pilot.audit_key());
+    auto verify = s.s1pilot.audit({"verify", audit.string()});
     EXPECT_EQ(verify.code, 0) << verify.describe();
     auto tampered_text = read_text(audit);
     auto at = tampered_text.find("\"note\"");
@@ -172,18 +172,17 @@ TEST(CrashSafety, KilledBetweenIntentAndAnswerNeitherLosesNorRepeatsAnAction) {
     tampered_text[at + 1] = 'N';
     const auto tampered = s.dir / "tampered.jsonl";
     write_text(tampered, tampered_text);
-    EXPECT_EQ(s.s1pilot.run({"audit", "verify", tampered.string()}).code, 1);
+    EXPECT_EQ(s.s1pilot.audit({"verify", tampered.string()}).code, 1);
     // The SIEM export of the same log: one OCSF event per record; the tampered copy stops at the
     // altered record and says where.
-    auto exported = s.s1pilot.run({"audit", "export", "--format", "ocsf", audit.string()});
+    auto exported = s.s1pilot.audit({"export", "--format", "ocsf", audit.string()});
     EXPECT_EQ(exported.code, 0) << exported.describe();
     EXPECT_EQ(std::count(exported.out.begin(), exported.out.end(), '\n'),
               std::count(tampered_text.begin(), tampered_text.end(), '\n'));
-    auto refused = s.s1pilot.run({"audit", "export", "--format", "ecs", tampered.string()});
+    auto refused = s.s1pilot.audit({"export", "--format", "ecs", tampered.string()});
     EXPECT_EQ(refused.code, 1) << refused.describe();
     EXPECT_NE(refused.err.find(tampered.string() + ":"), std::string::npos) << refused.describe();
     EXPECT_NE(refused.err.find("record(s) exported before the break"), std::string::npos) << refused.describe();
-    s.s1pilot.expect_token_never_written();
 }
 
 // A mitigation entry from before the intent is not this action's effect: the threat was
@@ -268,8 +267,7 @@ TEST(AmbiguousPost, AppliedThenDroppedIsReconciledByReadingNeverResent) {
     for (const char* action : {"mitigate:kill", "note", "mitigate:quarantine", "incident:in_progress:true_positive"})
         EXPECT_GE(count_events(records, "action.reconciled", "it-crash", action), 1u)
             << "no action.reconciled record for " << action;
-    expect_audit_verifies(s.s1pilot.audit_path());
-    s.s1pilot.expect_token_never_written();
+    expect_audit_verifies(s.s1pilot.audit_path(), s.s1pilot.audit_key());
 }
 
 }  // namespace

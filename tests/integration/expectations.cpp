@@ -325,8 +325,8 @@ std::size_t count_events(const audit_records& records, std::string_view event, c
     }));
 }
 
-void expect_audit_verifies(const fs::path& audit_file) {
-    auto report = audit::verify({audit_file});
+void expect_audit_verifies(const fs::path& audit_file, const std::string& hmac_key) {
+    auto report = audit::verify({audit_file}, hmac_key);
     EXPECT_TRUE(report.ok()) << (report.problem ? report.problem->to_string() : std::string());
     EXPECT_GT(report.records, 0u) << "the audit log " << audit_file << " is empty";
 }

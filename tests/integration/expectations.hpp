@@ -101,8 +101,9 @@ std::string last_run_id(const audit_records& records, const std::string& playboo
 std::size_t count_events(const audit_records& records, std::string_view event, const std::string& playbook,
                          const std::string& action = {});
 
-/// The chain verifies (audit::verify) and every record's seq follows the previous one.
-void expect_audit_verifies(const fs::path& audit_file);
+/// The chain verifies (audit::verify, HMAC-SHA-256 with `hmac_key`: every pilot keys its log)
+/// and every record's seq follows the previous one.
+void expect_audit_verifies(const fs::path& audit_file, const std::string& hmac_key);
 
 /// A dry run recorded, for each action, the request it would have sent (outcome dry_run, the
 /// action's path) for exactly the threats it would have acted on, and nothing with another

@@ -11,8 +11,34 @@ namespace s1pilot::integration {
 
 namespace json = boost::json;
 
-pilot::pilot(const fs::path& dir) : dir_(dir), token_("CANARY-" + random_hex(32)) {
+namespace {
+
+void write_secret(const fs::path& file, const std::string& value) {
+    write_text(file, value);
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+}
+
+}  // namespace
+
+std::string canary() {
+    auto hex = random_hex(32);
+    hex[12] = '4';                                                    // version 4
+    hex[16] = "89ab"[std::stoi(hex.substr(16, 1), nullptr, 16) % 4];  // RFC 4122 variant
+    return "CANARY-" + hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) +
+           "-" + hex.substr(20);
+}
+
+pilot::pilot(const fs::path& dir) : dir_(dir), token_(canary()), admin_token_(canary()), audit_key_(canary()) {
     fs::create_directories(dir_ / "playbooks");
+    // Written now, so that whatever a test runs (validate, audit verify, a configuration of its
+    // own) can name them; read from files, as credentials are in production (LoadCredential=).
+    write_secret(token_file(), token_);
+    write_secret(admin_token_file(), admin_token_);
+    write_secret(audit_key_file(), audit_key_);
+}
+
+pilot::~pilot() {
+    expect_token_never_written();
 }
 
 fs::path pilot::copy_playbook(const fs::path& source) const {
@@ -28,10 +54,8 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
       << "  sim:\n"
       << "    url: " << console.url << "\n"
       << "    token: {file: " << token_file().string() << "}\n";
-    // The canary is read from a file, as credentials are in production (LoadCredential=).
-    write_text(token_file(), token_);
-    fs::permissions(token_file(), fs::perms::owner_read | fs::perms::owner_write);
     if (console.ca_file) y << "    ca_file: " << console.ca_file->string() << "\n";
+    if (!console.proxy.empty()) y << "    proxy: " << console.proxy << "\n";
     // Generous rates: these tests are about what is sent, not about pacing.
     y << "    rate_limits:\n"
       << "      read: {rate: 200, burst: 400}\n"
@@ -45,11 +69,11 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
     y << "state: " << state_path().string() << "\n"
       << "audit:\n"
       << "  path: " << audit_path().string() << "\n"
+      << "  hmac_key: {file: " << audit_key_file().string() << "}\n"
       << "admin:\n"
-      << "  listen: 127.0.0.1:0\n";
-    if (console.admin_token_file) y << "  token: {file: " << console.admin_token_file->string() << "}\n";
-    y
-      << "retry: " << console.retry
+      << "  listen: 127.0.0.1:0\n"
+      << "  token: {file: " << admin_token_file().string() << "}\n";
+    y << "retry: " << console.retry
       << "\n"
       // debug: the more s1pilot says, the more places the canary could leak into.
       << "log: {level: debug, format: text}\n";
@@ -65,6 +89,7 @@ spawn_options pilot::spawn(const std::vector<std::string>& args) const {
     o.unset_env = {"S1PILOT_CONFIG"};
     o.stdout_file = dir_ / (stem + ".out");
     o.stderr_file = dir_ / (stem + ".err");
+    o.working_dir = dir_;
     return o;
 }
 
@@ -79,6 +104,13 @@ run_result pilot::run_under(const std::vector<std::string>& wrapper, const std::
     return run_to_end(std::move(options), timeout);
 }
 
+run_result pilot::audit(const std::vector<std::string>& args) const {
+    std::vector<std::string> all{"audit"};
+    all.insert(all.end(), args.begin(), args.end());
+    all.insert(all.end(), {"--key-file", audit_key_file().string()});
+    return run(all);
+}
+
 run_result pilot::once(const std::vector<std::string>& extra) const {
     std::vector<std::string> args{"once", "-c", config_path().string()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -89,6 +121,13 @@ std::unique_ptr<child_process> pilot::start(const std::vector<std::string>& args
                                             const std::map<std::string, std::string>& env) const {
     auto options = spawn(args);
     for (const auto& [name, value] : env) options.env[name] = value;
+    return std::make_unique<child_process>(std::move(options));
+}
+
+std::unique_ptr<child_process> pilot::start_under(const std::vector<std::string>& wrapper,
+                                                  const std::vector<std::string>& args) const {
+    auto options = spawn(args);
+    options.argv.insert(options.argv.begin(), wrapper.begin(), wrapper.end());
     return std::make_unique<child_process>(std::move(options));
 }
 
@@ -116,17 +155,28 @@ std::vector<json::object> pilot::audit_events(std::string_view event) const {
     return out;
 }
 
-void pilot::expect_token_never_written() const {
-    int scanned = 0;
-    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
-        if (!entry.is_regular_file()) continue;
+std::vector<secret_leak> pilot::secrets_written() const {
+    const std::pair<const char*, const std::string*> secrets[] = {
+        {"console token", &token_}, {"admin token", &admin_token_}, {"audit HMAC key", &audit_key_}};
+    std::vector<secret_leak> leaks;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir_, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        const auto& path = it->path();
+        if (!it->is_regular_file(ec)) continue;
         // s1sim's own files are the harness's, not s1pilot's.
-        if (entry.path().filename().string().starts_with("s1sim-") || entry.path() == token_file()) continue;
-        ++scanned;
-        EXPECT_EQ(read_text(entry.path()).find(token_), std::string::npos)
-            << "the console token appears in " << entry.path();
+        if (path.filename().string().starts_with("s1sim-") || path == token_file() || path == admin_token_file() ||
+            path == audit_key_file())
+            continue;
+        const auto text = read_text(path);
+        for (const auto& [name, value] : secrets)
+            if (contains(text, *value)) leaks.push_back({name, path});
     }
-    EXPECT_GT(scanned, 0);
+    return leaks;
+}
+
+void pilot::expect_token_never_written() const {
+    for (const auto& leak : secrets_written()) ADD_FAILURE() << "the " << leak.secret << " appears in " << leak.file;
 }
 
 std::string text_of(const json::object& record, std::string_view field) {

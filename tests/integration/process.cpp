@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -86,6 +87,8 @@ child_process::child_process(spawn_options options) : options_(std::move(options
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, options_.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&actions, 2, options_.stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    // Anything the child writes to a relative path (a core file included) lands where the test looks.
+    if (!options_.working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, options_.working_dir.c_str());
     int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
@@ -102,11 +105,17 @@ child_process::~child_process() {
     }
 }
 
+void child_process::reaped(int status, long max_rss_kib) {
+    status_ = decode(status);
+    peak_rss_kib_ = max_rss_kib;
+}
+
 bool child_process::running() {
     if (status_) return false;
     int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        status_ = decode(status);
+    rusage usage{};
+    if (wait4(pid_, &status, WNOHANG, &usage) == pid_) {
+        reaped(status, usage.ru_maxrss);
         return false;
     }
     return true;
@@ -123,8 +132,9 @@ int child_process::stop(int sig) {
     if (auto code = wait(30s)) return *code;
     ::kill(pid_, SIGKILL);
     int status = 0;
-    waitpid(pid_, &status, 0);
-    status_ = decode(status);
+    rusage usage{};
+    wait4(pid_, &status, 0, &usage);
+    reaped(status, usage.ru_maxrss);
     return *status_;
 }
 
@@ -147,6 +157,7 @@ run_result run_to_end(spawn_options options, std::chrono::milliseconds timeout) 
     }
     r.out = child.stdout_text();
     r.err = child.stderr_text();
+    r.peak_rss_kib = child.peak_rss_kib();
     return r;
 }
 

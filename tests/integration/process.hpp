@@ -39,6 +39,7 @@ struct spawn_options {
     std::map<std::string, std::string> env{};  ///< set in the child on top of this process's environment
     std::vector<std::string> unset_env{};      ///< removed from the child's environment
     fs::path stdout_file{}, stderr_file{};     ///< required: the child's output is kept here
+    fs::path working_dir{};                    ///< empty: this process's
 };
 
 /// One child process. The destructor SIGKILLs it if it still runs and reaps it.
@@ -61,17 +62,23 @@ public:
 
     std::string stdout_text() const { return read_text(options_.stdout_file); }
     std::string stderr_text() const { return read_text(options_.stderr_file); }
+    /// The child's peak resident set size in KiB (getrusage's ru_maxrss), once it has exited.
+    std::optional<long> peak_rss_kib() const noexcept { return peak_rss_kib_; }
 
 private:
+    void reaped(int status, long max_rss_kib);
+
     spawn_options options_;
     pid_t pid_ = -1;
     std::optional<int> status_;
+    std::optional<long> peak_rss_kib_;
 };
 
 struct run_result {
     int code = -1;  ///< exit code, 128 + signal, or -1 when it had to be killed after the timeout
     bool timed_out = false;
     std::string out, err;
+    std::optional<long> peak_rss_kib;  ///< the child's peak resident set size
     /// For failure messages: the code and both outputs.
     std::string describe() const;
 };

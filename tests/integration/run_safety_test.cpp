@@ -96,7 +96,7 @@ TEST(RunSafety, DryRunSendsNothingAndLeavesPendingRowsForTheNextEnforcingRun) {
     const dataset after(s.sim->dump());
     for (const auto& id : ids) EXPECT_EQ(field(*after.find(id), {"threatInfo", "analystVerdict"}), "suspicious");
     EXPECT_GE(s.s1pilot.audit_events("action.reconciled").size(), 1u);
-    expect_audit_verifies(s.s1pilot.audit_path());
+    expect_audit_verifies(s.s1pilot.audit_path(), s.s1pilot.audit_key());
 }
 
 // `once OTHER` still reconciles every playbook's pending rows with that playbook loaded: the rows
