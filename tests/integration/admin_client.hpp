@@ -23,7 +23,10 @@ struct http_reply {
 class admin_client {
 public:
     /// `host_name`: the name the server's certificate must carry (also sent as SNI).
-    admin_client(std::uint16_t port, std::string ca_pem, std::string token, std::string host_name = "127.0.0.1");
+    /// `accept_outdated`: also accept an expired certificate and TLS 1.1 (still verifying the
+    /// chain and the name), for tests that give s1sim those defects and must still read its journal.
+    admin_client(std::uint16_t port, std::string ca_pem, std::string token, std::string host_name = "127.0.0.1",
+                 bool accept_outdated = false);
 
     http_reply request(const std::string& method, const std::string& target, const std::string& body = {}) const;
     http_reply get(const std::string& target) const { return request("GET", target); }
@@ -35,6 +38,7 @@ public:
 private:
     std::uint16_t port_;
     std::string ca_pem_, token_, host_name_;
+    bool accept_outdated_;
 };
 
 }  // namespace s1pilot::integration

@@ -57,7 +57,8 @@ sim_process::sim_process(const fs::path& dir, std::string token, sim_options opt
         return;
     }
     port_ = static_cast<std::uint16_t>(std::stoi(line.substr(prefix.size())));
-    admin_ = std::make_unique<admin_client>(port_, read_text(ca_file_), token, options.host_name);
+    admin_ = std::make_unique<admin_client>(port_, read_text(ca_file_), token, options.host_name,
+                                            options.admin_accepts_outdated);
 }
 
 sim_process::~sim_process() {
@@ -87,6 +88,7 @@ std::vector<journal_entry> sim_process::requests() const {
         e.body = string_or_empty(o, "body");
         e.status = static_cast<int>(o.at("status").to_number<std::int64_t>());
         e.fault = string_or_empty(o, "fault");
+        e.tls = string_or_empty(o, "tls");
         out.push_back(std::move(e));
     }
     return out;
@@ -97,6 +99,14 @@ std::vector<journal_entry> sim_process::posts() const {
     for (auto& e : requests())
         if (e.method == "POST") out.push_back(std::move(e));
     return out;
+}
+
+std::int64_t sim_process::handshakes_failed() const {
+    auto r = admin_->get("/_sim/stats");
+    EXPECT_EQ(r.status, 200) << "GET /_sim/stats: " << r.error << r.body.substr(0, 500);
+    auto v = r.json();
+    const auto* count = v.is_object() ? v.get_object().if_contains("tlsHandshakesFailed") : nullptr;
+    return count != nullptr && count->is_int64() ? count->get_int64() : -1;
 }
 
 void sim_process::set_faults(const std::string& spec) const {

@@ -28,6 +28,8 @@ struct sim_options {
     /// writes its CA to `ca.pem` in the directory.
     fs::path cert_file{}, key_file{}, ca_file{};
     std::string host_name = "127.0.0.1";  ///< the name the admin client expects in the certificate
+    /// The harness's admin client accepts an expired certificate and TLS 1.1 (admin_client).
+    bool admin_accepts_outdated = false;
     std::vector<std::string> extra_args{};
 };
 
@@ -37,6 +39,7 @@ struct journal_entry {
     std::string method, path, query, body;
     int status = 0;
     std::string fault;  ///< empty when none was injected
+    std::string tls;    ///< the TLS version the request came over (`TLSv1.3`)
 };
 
 class sim_process {
@@ -60,6 +63,9 @@ public:
     std::vector<journal_entry> requests() const;
     /// The POSTs among them.
     std::vector<journal_entry> posts() const;
+    /// GET /_sim/stats' tlsHandshakesFailed: handshakes a client gave up on (it refused the
+    /// certificate or the version); -1 when the stats could not be read.
+    std::int64_t handshakes_failed() const;
     /// PUT /_sim/faults with a spec such as `latency=5s` (empty: no faults).
     void set_faults(const std::string& spec) const;
     /// PUT /_sim/rate-limits with a spec such as `write=0.001/s:burst=0`.
