@@ -379,7 +379,8 @@ TEST_F(https_client_test, proxy_tunnel_verifies_the_origin) {
     ASSERT_EQ(server.requests().size(), 1u);
     EXPECT_EQ(server.requests()[0].target, "/through");
 
-    // Through the same proxy, a certificate for another name is still refused.
+    // Through the same proxy, a certificate the client does not trust is still refused (a
+    // certificate for another name: Proxy.ATunnelWorksAndTheConsolesNameIsVerifiedThroughIt).
     auto other = make_client([&] {
         auto c = config;
         c.ca_file = dir_.write("other2.pem", test::make_certificate().certificate_pem);
