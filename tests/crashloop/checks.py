@@ -9,6 +9,7 @@ PostgreSQL ledger killed in turn: the kills carry their own ledger readings, whi
 import collections
 import dataclasses
 import json
+import statistics
 
 API = "/web/api/v2.1"
 
@@ -49,6 +50,7 @@ class Kill:
     instance: int
     after_s: float         # since the instance was started
     phase: str             # 'starting' (not ready), 'ready' (no POST of its own yet), 'acting'
+    in_flight: bool        # a POST of its own had reached s1sim and was not answered yet
     pending: int           # ledger rows `pending` after the kill, before the next start
     done: int              # ledger rows `done` then: how far the job was
     integrity: str         # PRAGMA integrity_check
@@ -174,9 +176,10 @@ def check_audit(kills, final_ok, final_message):
 
 
 def longest(recoveries, field):
-    """The slowest instance by `field` among those that got that far: (seconds, instance, how many)."""
+    """Among the instances that got as far as `field`: (slowest seconds, its instance, how many got
+    there, median seconds); (None, None, 0, None) when none did."""
     reached = [(getattr(r, field), r.instance) for r in recoveries if getattr(r, field) is not None]
     if not reached:
-        return None, None, 0
+        return None, None, 0, None
     seconds, instance = max(reached)
-    return seconds, instance, len(reached)
+    return seconds, instance, len(reached), statistics.median(s for s, _ in reached)

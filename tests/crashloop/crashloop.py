@@ -18,6 +18,7 @@ moment still depends on the machine's timing).
 """
 
 import argparse
+import json
 import os
 import pathlib
 import random
@@ -39,7 +40,8 @@ from harness import API, Simulator  # noqa: E402
 THREATS = 2000
 # Every fault a console throws at a client, on every API request the daemon makes; drawn from
 # s1sim's seeded fault RNG. Latency keeps a POST in flight long enough for kills to land in it.
-FAULTS = "status500=0.04,status503=0.02,reset=0.03,drop_after_apply=0.08,latency=30ms"
+LATENCY_MS = 30
+FAULTS = f"status500=0.04,status503=0.02,reset=0.03,drop_after_apply=0.08,latency={LATENCY_MS}ms"
 SIM_WRITE_LIMIT = "write=2/s:burst=2"
 PILOT_WRITE_RATE = 2.5
 STEP_S = 0.02
@@ -54,6 +56,8 @@ def parse_args():
     parser.add_argument("--threats", type=int, default=THREATS, help=f"s1sim's dataset (default {THREATS})")
     parser.add_argument("--expected-run", type=float, default=40.0,
                         help="seconds the job takes without kills: the first kill windows' guess (default 40)")
+    parser.add_argument("--within", type=float,
+                        help="spread the kills over at most this many seconds: windows shrink to fit (CI's bound)")
     parser.add_argument("--finish-timeout", type=float, default=240.0,
                         help="seconds the last instance may take to finish the job (default 240)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory even when every check passed")
@@ -69,6 +73,7 @@ class Loop:
         self.journal, self.next_seq = [], 0
         self.kills, self.recoveries = [], []
         self.lifetime_s = 0.0
+        self.started = time.monotonic()
 
     def read_journal(self):
         """The journal's entries since the last read, appended to self.journal; returns them."""
@@ -81,13 +86,18 @@ class Loop:
         """The span the next kill moment is drawn from, uniformly: twice the lifetime each instance
         left should have for the kills to spread over the work that is left (measured from the
         ledger's done rows per second of instance lifetime so far). Instances live long enough
-        to do some work, and some die before they are ready."""
+        to do some work, and some die before they are ready. With --within, no wider than the
+        time left for the kills allows."""
         done = self.kills[-1].done if self.kills else 0
         if done > 0 and self.lifetime_s > 0:
             left_s = (self.expected_pairs - done) / (done / self.lifetime_s)
         else:
             left_s = self.args.expected_run * (1 - len(self.kills) / max(1, self.args.kills))
-        return min(30.0, max(1.0, 2 * left_s / kills_left))
+        window = min(30.0, max(1.0, 2 * left_s / kills_left))
+        if self.args.within:
+            budget_s = self.args.within - (time.monotonic() - self.started)
+            window = min(window, max(0.2, 2 * budget_s / kills_left))
+        return window
 
     def run_instance(self, kill_after_s):
         """Starts an instance and SIGKILLs it `kill_after_s` later, or runs it to the end of the job
@@ -130,13 +140,16 @@ class Loop:
             print(f"crashloop: last instance {instance.number}: {took}; finished the job", flush=True)
             return
         phase = "starting" if ready_s is None else "acting" if posts else "ready"
+        # s1sim answers LATENCY_MS after it has read a request: one read later than that before
+        # the kill had not been answered, so the kill landed while the POST was in flight.
+        in_flight = any(p["receivedNs"] > instance.killed_ns - LATENCY_MS * 1_000_000 for p in posts)
         ledger = self.deployment.ledger
         counts = ledger.counts()
         audit_ok, audit_message = self.deployment.verify_audit()
-        kill = checks.Kill(instance.number, killed_after_s, phase, counts["pending"], counts["done"],
+        kill = checks.Kill(instance.number, killed_after_s, phase, in_flight, counts["pending"], counts["done"],
                            ledger.integrity(), audit_ok, audit_message)
         self.kills.append(kill)
-        print(f"crashloop: kill {len(self.kills):>3} at {killed_after_s:6.2f} s ({phase:<8}) {took}  "
+        print(f"crashloop: kill {len(self.kills):>3} at {killed_after_s:6.2f} s ({phase:<8}{'*' if in_flight else ' '}) {took}  "
               f"pending {kill.pending:>4}  done {kill.done:>4}/{self.expected_pairs}  "
               f"integrity {kill.integrity}  audit {'ok' if audit_ok else audit_message.splitlines()[-1]}",
               flush=True)
@@ -179,7 +192,8 @@ def summary(args, seed, loop, results, figures, wall_s):
     phases = {p: sum(1 for k in kills if k.phase == p) for p in ("starting", "ready", "acting")}
     print(f"\ncrashloop: seed {seed} (replay: scripts/crashloop {args.kills} --seed {seed})")
     print(f"crashloop: kills {len(kills)}: before readiness {phases['starting']}, ready without a POST "
-          f"{phases['ready']}, after POSTs {phases['acting']}; with pending rows {sum(1 for k in kills if k.pending)}; "
+          f"{phases['ready']}, after POSTs {phases['acting']} ({sum(1 for k in kills if k.in_flight)} with a POST in "
+          f"flight, marked *); with pending rows {sum(1 for k in kills if k.pending)}; "
           f"while work was left {sum(1 for k in kills if k.done < loop.expected_pairs)}")
     if kills:
         print(f"crashloop: kill moments {min(k.after_s for k in kills):.2f}..{max(k.after_s for k in kills):.2f} s "
@@ -187,8 +201,8 @@ def summary(args, seed, loop, results, figures, wall_s):
     for line in figures:
         print(f"crashloop: {line}")
     for name, field in (("readiness", "ready_s"), ("first new POST", "first_post_s")):
-        seconds, instance, reached = checks.longest(loop.recoveries, field)
-        text = f"{seconds:.2f} s (instance {instance})" if seconds is not None else "none reached"
+        seconds, instance, reached, middle = checks.longest(loop.recoveries, field)
+        text = f"{seconds:.2f} s (instance {instance}), median {middle:.2f} s" if reached else "none reached"
         print(f"crashloop: longest recovery to {name}: {text}; {reached} of {len(loop.recoveries)} instances got there")
     print(f"crashloop: wall time {wall_s:.1f} s")
     for check in results:
@@ -226,6 +240,8 @@ def main():
             sim.call("PUT", "/_sim/faults", json={})  # the driver's own reads must not be faulted
             after = threats_by_id(sim)
             notes = sim.call("GET", "/_sim/threats", params={"accountIds": ",".join(ACCOUNTS)})["notes"]
+        with open(os.path.join(workdir, "journal.jsonl"), "w") as f:  # kept with the rest on a failure
+            f.writelines(json.dumps(e, separators=(",", ":")) + "\n" for e in loop.journal)
         counts = checks.applied(loop.journal)
         lost_check, lost, before_run = checks.check_nothing_lost(expected_ids, counts, before, after)
         notes_check, twice = checks.check_notes_once(expected_ids, counts, notes, NOTE_PREFIX)

@@ -188,6 +188,7 @@ class Instance:
         self.port = None
         self.ready_ns = None     # when /readyz first answered 200 (CLOCK_MONOTONIC)
         self.triggered = False
+        self.killed_ns = None
         self.started_ns = time.monotonic_ns()
         # Its own session: a kill reaches it alone, and a Ctrl-C of the driver does not.
         self.process = subprocess.Popen([deployment.s1pilot, "-c", deployment.config, "run"],
@@ -234,6 +235,7 @@ class Instance:
 
     def kill(self):
         """SIGKILL; returns once the process is gone (bounded)."""
+        self.killed_ns = time.monotonic_ns()
         if self.running():
             os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
