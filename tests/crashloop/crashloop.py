@@ -13,8 +13,15 @@ their notes are checked (checks.py), and a summary is printed.
     scripts/crashloop 100 --seed 1234          # the same, building what is missing
 
 Exit 0 when every check passed, 1 naming the failed checks, 2 when the loop itself could not run.
-The seed is printed: the same seed draws the same kill moments (what the daemon is doing at each
-moment still depends on the machine's timing).
+The seed is printed. The same seed gives the same dataset, the same fault sequence and the same
+draws for the kill moments; a window's width, and what the daemon is doing at a given moment,
+still depend on the machine's timing, so a replay is close, not identical.
+
+A second mode (issue #12, fail-over): two deployments with one PostgreSQL ledger, the active
+instance killed each time. It needs a ledger reader with SqliteLedger's methods, a loop that
+finds the active instance (the admin listener's `s1pilot_leader`), and nothing new in checks.py:
+the checks take the journal, the threats, the notes and the list of kills (each with the ledger's
+reading at that kill), and the audit is verified per deployment.
 """
 
 import argparse
@@ -54,8 +61,8 @@ def parse_args():
     parser.add_argument("--s1pilot", required=True, help="the s1pilot binary")
     parser.add_argument("--s1sim", required=True, help="the s1sim binary")
     parser.add_argument("--threats", type=int, default=THREATS, help=f"s1sim's dataset (default {THREATS})")
-    parser.add_argument("--expected-run", type=float, default=40.0,
-                        help="seconds the job takes without kills: the first kill windows' guess (default 40)")
+    parser.add_argument("--expected-run", type=float, default=50.0,
+                        help="seconds the job takes without kills: the first kill windows' guess (default 50)")
     parser.add_argument("--within", type=float,
                         help="spread the kills over at most this many seconds: windows shrink to fit (CI's bound)")
     parser.add_argument("--finish-timeout", type=float, default=240.0,
@@ -149,7 +156,8 @@ class Loop:
         kill = checks.Kill(instance.number, killed_after_s, phase, in_flight, counts["pending"], counts["done"],
                            ledger.integrity(), audit_ok, audit_message)
         self.kills.append(kill)
-        print(f"crashloop: kill {len(self.kills):>3} at {killed_after_s:6.2f} s ({phase:<8}{'*' if in_flight else ' '}) {took}  "
+        mark = "*" if in_flight else " "
+        print(f"crashloop: kill {len(self.kills):>3} at {killed_after_s:6.2f} s ({phase:<8}{mark}) {took}  "
               f"pending {kill.pending:>4}  done {kill.done:>4}/{self.expected_pairs}  "
               f"integrity {kill.integrity}  audit {'ok' if audit_ok else audit_message.splitlines()[-1]}",
               flush=True)
@@ -190,7 +198,7 @@ def threats_by_id(sim):
 def summary(args, seed, loop, results, figures, wall_s):
     kills = loop.kills
     phases = {p: sum(1 for k in kills if k.phase == p) for p in ("starting", "ready", "acting")}
-    print(f"\ncrashloop: seed {seed} (replay: scripts/crashloop {args.kills} --seed {seed})")
+    print(f"\ncrashloop: seed {seed} (again: scripts/crashloop {args.kills} --seed {seed})")
     print(f"crashloop: kills {len(kills)}: before readiness {phases['starting']}, ready without a POST "
           f"{phases['ready']}, after POSTs {phases['acting']} ({sum(1 for k in kills if k.in_flight)} with a POST in "
           f"flight, marked *); with pending rows {sum(1 for k in kills if k.pending)}; "
