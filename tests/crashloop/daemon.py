@@ -4,9 +4,10 @@ A `Deployment` is what survives every kill: the configuration, the secrets (0600
 ledger and the audit directory. An `Instance` is one `s1pilot run` process of it, started,
 watched without blocking (admin port, readiness, a trigger) and SIGKILLed or stopped. The ledger
 is read through `SqliteLedger`; a PostgreSQL ledger shared by two instances (the fail-over mode)
-would be another class with the same three methods.
+would be another class with the same two methods.
 """
 
+import contextlib
 import glob
 import http.client
 import json
@@ -41,8 +42,8 @@ class SqliteLedger:
         self.path = path
 
     def _connect(self):
-        # mode=ro: the driver must not change the file it checks (no checkpoint, no recovery write).
-        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        # mode=ro: the driver must not change the file it checks (no checkpoint into it).
+        return contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30))
 
     def counts(self):
         """Rows of the actions table by status: {'pending': n, 'done': n, 'failed': n}."""
@@ -65,9 +66,6 @@ class SqliteLedger:
             return "ok"
         with self._connect() as db:
             return "; ".join(row[0] for row in db.execute("PRAGMA integrity_check").fetchall())
-
-    def describe(self):
-        return f"SQLite ledger {self.path}"
 
 
 class Deployment:
@@ -217,6 +215,8 @@ class Instance:
             # random splay, and the loop's kills must land in work, not in that wait.
             status, body = self._request("POST", f"/v1/playbooks/{PLAYBOOK}/run",
                                          {"Authorization": "Bearer " + self.deployment.admin_token})
+            if status == 0:
+                return  # no answer (a loaded machine): asked again next step
             if status != 202:
                 raise RuntimeError(f"instance {self.number}: POST /v1/playbooks/{PLAYBOOK}/run answered "
                                    f"{status}: {body[:300]!r}")
