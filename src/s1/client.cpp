@@ -149,7 +149,8 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
             co_await sleep_(wait);
         }
         if (settings_.interrupted && settings_.interrupted()) {
-            give_up("shutting down: attempt " + std::to_string(attempt) + " not sent");
+            give_up("interrupted (shutting down, or this instance is no longer the active one): attempt " +
+                    std::to_string(attempt) + " not sent");
             co_return out;
         }
 
