@@ -5,13 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <regex>
 #include <sstream>
 
 namespace s1pilot::integration {
 
 namespace json = boost::json;
 
-pilot::pilot(const fs::path& dir) : dir_(dir), token_("CANARY-" + random_hex(32)) {
+pilot::pilot(const fs::path& dir) : pilot(dir, "CANARY-" + random_hex(32)) {}
+
+pilot::pilot(const fs::path& dir, std::string token) : dir_(dir), token_(std::move(token)) {
     fs::create_directories(dir_ / "playbooks");
 }
 
@@ -42,8 +45,9 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
     if (console.playbook_dir) y << " " << console.playbook_dir->string();
     y << "\n";
     for (const auto& p : playbooks) y << "  - " << p.string() << "\n";
-    y << "state: " << state_path().string() << "\n"
-      << "audit:\n"
+    y << "state: " << (console.state.empty() ? state_path().string() : console.state) << "\n";
+    if (console.state_password_file) y << "state_password: {file: " << console.state_password_file->string() << "}\n";
+    y << "audit:\n"
       << "  path: " << audit_path().string() << "\n"
       << "admin:\n"
       << "  listen: 127.0.0.1:0\n";
@@ -52,7 +56,8 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
       << "retry: " << console.retry
       << "\n"
       // debug: the more s1pilot says, the more places the canary could leak into.
-      << "log: {level: debug, format: text}\n";
+      << "log: {level: debug, format: text}\n"
+      << console.extra_yaml;
     write_text(config_path(), y.str());
 }
 
@@ -127,6 +132,20 @@ void pilot::expect_token_never_written() const {
             << "the console token appears in " << entry.path();
     }
     EXPECT_GT(scanned, 0);
+}
+
+std::uint16_t admin_port_of(child_process& daemon, std::chrono::milliseconds timeout) {
+    const std::regex listening("admin listener ready.*listen=127\\.0\\.0\\.1:([0-9]+)");
+    std::uint16_t port = 0;
+    wait_until(
+        [&] {
+            std::smatch m;
+            const auto err = daemon.stderr_text();
+            if (std::regex_search(err, m, listening)) port = static_cast<std::uint16_t>(std::stoi(m[1]));
+            return port != 0 || !daemon.running();
+        },
+        timeout);
+    return port;
 }
 
 std::string text_of(const json::object& record, std::string_view field) {

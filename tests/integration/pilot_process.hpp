@@ -27,12 +27,20 @@ struct console_settings {
     std::optional<fs::path> audit_file{};
     /// A file holding the admin token (mode 0600): POST routes of the admin listener are on.
     std::optional<fs::path> admin_token_file{};
+    /// The `state:` value instead of `<dir>/state.db` (a postgresql:// URI), and the file of its
+    /// password (mode 0600).
+    std::string state{};
+    std::optional<fs::path> state_password_file{};
+    /// Top-level YAML added at the end (`cluster: ...`, `lease: ...`).
+    std::string extra_yaml{};
 };
 
 class pilot {
 public:
     /// Files go into `dir`; the token is a fresh canary.
     explicit pilot(const fs::path& dir);
+    /// Files go into `dir`, with this console token (instances sharing one console and s1sim).
+    pilot(const fs::path& dir, std::string token);
 
     const std::string& token() const noexcept { return token_; }
     fs::path config_path() const { return dir_ / "s1pilot.yaml"; }
@@ -74,6 +82,10 @@ private:
     std::string token_;
     mutable fs::path audit_path_ = dir_ / "audit.jsonl";
 };
+
+/// The admin listener's port of a started `s1pilot run` (listening on port 0), read from the line
+/// it logs; 0 when it did not say within `timeout` or exited first.
+std::uint16_t admin_port_of(child_process& daemon, std::chrono::milliseconds timeout = 60s);
 
 /// `field` of a record as text ("" when absent or not a string).
 std::string text_of(const boost::json::object& record, std::string_view field);
