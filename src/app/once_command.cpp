@@ -127,8 +127,7 @@ int run_once(const common_options& common, const once_options& options, bool pla
     }
     if (result->reconciled.standby) {
         // A shared ledger: the instance that holds the cluster's lock acts, never two at once.
-        std::fprintf(stderr, "s1pilot: %s: nothing was run\n",
-                     eng->reason().c_str());
+        std::fprintf(stderr, "s1pilot: %s: nothing was run\n", eng->reason().c_str());
         return exit_failure;
     }
     if (plan) {

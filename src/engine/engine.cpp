@@ -84,9 +84,7 @@ std::variant<detail::session_ptr, std::string> make_session(engine::impl& state,
     // Shutting down, or the cluster's lock lost: nothing more is sent.
     settings.interrupted = [&state] { return !state.may_send(); };
     settings.observe = state.observers_for(console.name, session.get());
-    s1::sleeper sleep = [&state](std::chrono::nanoseconds d) -> asio::awaitable<void> {
-        co_await state.call_sleep(d);
-    };
+    s1::sleeper sleep = [&state](std::chrono::nanoseconds d) -> asio::awaitable<void> { co_await state.call_sleep(d); };
     session->client = std::make_unique<s1::client>(
         *session->transport, std::move(settings), s1::console_limits{*session->read, *session->write, *session->budget},
         *state.services.clock, std::move(sleep), state.services.random);

@@ -104,15 +104,15 @@ struct playbook_loop {
 /// Leadership's state in the engine (leadership.hpp decides; lease.cpp carries it out).
 struct lease_runtime {
     state::lock_session* session = nullptr;  ///< null: no shared ledger, always active
-    std::int64_t key = 0;                     ///< the cluster's lock
+    std::int64_t key = 0;                    ///< the cluster's lock
     lease_state state{};
     lease_role role = lease_role::active;
-    std::uint64_t term = 0;             ///< +1 at every take and every loss
-    std::set<std::string> term_runs;    ///< run ids written since the lock was taken: this term's rows
-    bool reconciling = false;           ///< a take-over (or a later) reconciliation is going
-    bool looping = false;               ///< the lease loop runs (drain waits for it)
-    std::optional<core::timestamp> due;  ///< when another's row left pending becomes due
-    std::string standby_reason;         ///< why standby, for reason()
+    std::uint64_t term = 0;                        ///< +1 at every take and every loss
+    std::set<std::string> term_runs;               ///< run ids written since the lock was taken: this term's rows
+    bool reconciling = false;                      ///< a take-over (or a later) reconciliation is going
+    bool looping = false;                          ///< the lease loop runs (drain waits for it)
+    std::optional<core::timestamp> due;            ///< when another's row left pending becomes due
+    std::string standby_reason;                    ///< why standby, for reason()
     boost::asio::steady_timer* waiting = nullptr;  ///< the loop's wait: a failed write cuts it short
     /// Waits of the consoles' clients (rate limit, backoff, Retry-After): a loss cuts them short,
     /// and the call then finds it may not send.
@@ -309,6 +309,8 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
                                                  reconcile_report& report);
     /// The run id of this term: recorded so that its rows are this instance's to decide.
     void own_run(const std::string& run_id);
+    /// Pending rows by who wrote them: this term's runs, or another (due now, or not yet).
+    pending_split split_by_writer(std::vector<state::ledger_entry> entries) const;
     /// The loop of start_schedule, until stop().
     boost::asio::awaitable<void> lease_loop();
 };

@@ -27,6 +27,11 @@ void engine::impl::own_run(const std::string& run_id) {
     if (lease.session != nullptr) lease.term_runs.insert(run_id);
 }
 
+pending_split engine::impl::split_by_writer(std::vector<state::ledger_entry> entries) const {
+    const auto own = [this](std::string_view run_id) { return lease.term_runs.contains(std::string(run_id)); };
+    return split_pending(std::move(entries), own, services.clock->now(), decide_after(*this));
+}
+
 asio::awaitable<void> engine::impl::call_sleep(std::chrono::nanoseconds d) {
     if (services.sleep || lease.session == nullptr) {
         co_await sleep(d);
@@ -146,8 +151,7 @@ asio::awaitable<std::string> engine::impl::check_lease_session() {
         });
     });
     (void)co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-    if (!result->finished)
-        co_return "the database did not answer a check within " + core::format_duration(timeout);
+    if (!result->finished) co_return "the database did not answer a check within " + core::format_duration(timeout);
     co_return result->error;
 }
 
@@ -168,8 +172,8 @@ asio::awaitable<void> engine::lease_turn() {
             break;
         case lease_step::check: {
             const auto why = co_await s.check_lease_session();
-            const auto [next, change] =
-                after_lease_outcome(s.lease.state, why.empty() ? lease_outcome::session_ok : lease_outcome::session_lost);
+            const auto [next, change] = after_lease_outcome(
+                s.lease.state, why.empty() ? lease_outcome::session_ok : lease_outcome::session_lost);
             s.lease.state = next;
             if (change == lease_change::lost_lock) co_await s.lost_lock(why);
             break;
@@ -223,17 +227,17 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_left_pending() {
         report.error = not_ready;
         co_return report;
     }
-    const auto own = [this](std::string_view run_id) { return lease.term_runs.contains(std::string(run_id)); };
-    auto split = split_pending(std::move(*pending), own, services.clock->now(), decide_after(*this));
+    auto split = split_by_writer(std::move(*pending));
     // This term's rows belong to the runs that wrote them (each under its playbook's gate).
     lease.due = split.next_due;
     report.deferred = split.not_yet.size();
     if (!split.not_yet.empty())
-        log_info("rows another instance (or an earlier session) left pending are decided later: a POST they guard "
-                 "may still be on the wire",
-                 {{"rows", std::to_string(split.not_yet.size())},
-                  {"due", core::format_timestamp(*split.next_due)},
-                  {"after", core::format_duration(decide_after(*this))}});
+        log_info(
+            "rows another instance (or an earlier session) left pending are decided later: a POST they guard "
+            "may still be on the wire",
+            {{"rows", std::to_string(split.not_yet.size())},
+             {"due", core::format_timestamp(*split.next_due)},
+             {"after", core::format_duration(decide_after(*this))}});
     if (split.due.empty()) co_return report;
     const auto deferred = report.deferred;
     report = co_await reconcile_recorded(std::move(split.due), "(take-over reconciliation)", true);
@@ -244,11 +248,9 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_left_pending() {
 asio::awaitable<bool> engine::impl::hold_young_rows(std::vector<state::ledger_entry>& entries,
                                                     const std::string& run_id, reconcile_report& report) {
     if (lease.session == nullptr) co_return true;
-    const auto own = [this](std::string_view id) { return lease.term_runs.contains(std::string(id)); };
-    auto split = split_pending(std::move(entries), own, services.clock->now(), decide_after(*this));
+    auto split = split_by_writer(std::move(entries));
     entries = std::move(split.own);
-    entries.insert(entries.end(), std::make_move_iterator(split.due.begin()),
-                   std::make_move_iterator(split.due.end()));
+    entries.insert(entries.end(), std::make_move_iterator(split.due.begin()), std::make_move_iterator(split.due.end()));
     if (split.not_yet.empty()) co_return true;
     if (!lease.due || *split.next_due < *lease.due) lease.due = split.next_due;
     report.deferred += split.not_yet.size();
@@ -264,9 +266,10 @@ asio::awaitable<bool> engine::impl::hold_young_rows(std::vector<state::ledger_en
     for (auto& [key, group] : groups) {
         reconcile_counts counts;
         counts.unknown = std::move(group.first);
-        counts.note = "left pending: written by another instance or an earlier session, whose POST may still be on "
-                      "the wire; decided from " +
-                      core::format_timestamp(group.second) + " (the call deadline and lease.grace after it)";
+        counts.note =
+            "left pending: written by another instance or an earlier session, whose POST may still be on "
+            "the wire; decided from " +
+            core::format_timestamp(group.second) + " (the call deadline and lease.grace after it)";
         const run_identity id{run_id, key.first, {}, {}, false};
         auto record = reconciled_event(id, key.second, counts);
         if (!co_await audit(std::move(record))) co_return false;

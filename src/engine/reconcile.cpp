@@ -373,8 +373,8 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_recorded(std::vector<s
             // Never beside a run of the playbook: it may be deciding the same rows.
             if (!gates[playbook].try_enter()) {
                 report.undecided += rows.size();
-                const auto again = services.clock->now() + std::chrono::duration_cast<std::chrono::microseconds>(
-                                                                current->config.lease.retry);
+                const auto again = services.clock->now() +
+                                   std::chrono::duration_cast<std::chrono::microseconds>(current->config.lease.retry);
                 if (!lease.due || again < *lease.due) lease.due = again;
                 continue;
             }

@@ -5,9 +5,9 @@
 // deadline; `promtool check metrics` accepts a scrape taken after a run; `s1pilot health` and
 // `s1pilot status` read the listener.
 
-#include <gtest/gtest.h>
-
 #include <boost/json/parse.hpp>
+
+#include <gtest/gtest.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -98,7 +98,8 @@ TEST(Admin, APollAndThreeWebhooksWithinASecondActOnceOnEachThreat) {
     std::vector<std::thread> senders;
     std::vector<int> statuses(3, 0);
     for (int i = 0; i < 3; ++i)
-        senders.emplace_back([&, i] { statuses[static_cast<std::size_t>(i)] = a.post("/v1/events", ids_json(three)).status; });
+        senders.emplace_back(
+            [&, i] { statuses[static_cast<std::size_t>(i)] = a.post("/v1/events", ids_json(three)).status; });
     for (auto& t : senders) t.join();
     EXPECT_EQ(statuses, (std::vector<int>{202, 202, 202}));
 

@@ -13,10 +13,10 @@
 #include "s1pilot/engine/plan.hpp"
 #include "s1pilot/state/postgres_ledger.hpp"
 
-#include <gtest/gtest.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <gtest/gtest.h>
 
 #include <csignal>
 #include <regex>
@@ -42,9 +42,9 @@ struct instance {
 
     raw_reply get(const std::string& target) const { return http_call(port, "GET", target, {}, {}, 10s); }
     raw_reply post(const std::string& target, const std::string& body) const {
-        return http_call(port, "POST", target,
-                         {{"Content-Type", "application/json"}, {"Authorization", std::string("Bearer ") + admin_token}},
-                         body, 10s);
+        return http_call(
+            port, "POST", target,
+            {{"Content-Type", "application/json"}, {"Authorization", std::string("Bearer ") + admin_token}}, body, 10s);
     }
     bool ready() const { return get("/readyz").status == 200; }
     /// The first reason /readyz gives (empty when ready).
@@ -182,12 +182,13 @@ protected:
         auto loaded = config::load_playbooks({fs::path(S1PILOT_TEST_DATA) / "integration" / "ha-webhook.yaml"});
         ASSERT_EQ(loaded.playbooks.size(), 1u);
         const auto& p = loaded.playbooks.front();
-        core::manual_clock then(core::system_clock{}.now() - std::chrono::duration_cast<std::chrono::microseconds>(age));
+        core::manual_clock then(core::system_clock{}.now() -
+                                std::chrono::duration_cast<std::chrono::microseconds>(age));
         auto ledger = state::postgres_ledger::open(server_->uri(database_), test::postgres_server::password(), then);
         ASSERT_TRUE(ledger) << ledger.error().message;
         const auto detail = engine::encode_detail({"sim", p.match.carried_scope(), "", std::nullopt});
-        ASSERT_TRUE((*ledger)->mark_pending({{p.name, engine::ledger_key(p.actions.front()), threat, "r-900000", "b-1",
-                                              detail}}));
+        ASSERT_TRUE((*ledger)->mark_pending(
+            {{p.name, engine::ledger_key(p.actions.front()), threat, "r-900000", "b-1", detail}}));
     }
 
     /// What stopping the database under the active showed, from s1sim's journal.
@@ -215,10 +216,11 @@ protected:
             if (p.received_ns > stop_ns.count()) ++out.after;
         }
         out.last_after_stop = std::chrono::nanoseconds(last) - stop_ns;
-        std::printf("[ figures  ] database stopped (%s): last POST received %.1f ms after the stop (%zu after it); "
-                    "the active not ready after %.1f ms\n",
-                    while_what, static_cast<double>(out.last_after_stop.count()) / 1e6, out.after,
-                    static_cast<double>(out.not_ready_after.count()) / 1e6);
+        std::printf(
+            "[ figures  ] database stopped (%s): last POST received %.1f ms after the stop (%zu after it); "
+            "the active not ready after %.1f ms\n",
+            while_what, static_cast<double>(out.last_after_stop.count()) / 1e6, out.after,
+            static_cast<double>(out.not_ready_after.count()) / 1e6);
         EXPECT_EQ(active_count(), 0) << "no instance is active without the database";
         return out;
     }
@@ -270,10 +272,11 @@ TEST_F(HighAvailability, KillingTheActivesSessionHandsOverAndTheNewActiveReconci
 
     // The active's session ends (as when its host is cut off and the server drops it).
     const auto killed_at = steady::now();
-    ASSERT_EQ(server_->exec(database_,
-                            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d ON d.oid = "
-                            "l.database WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"),
-              "");
+    ASSERT_EQ(
+        server_->exec(database_,
+                      "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d ON d.oid = "
+                      "l.database WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"),
+        "");
     ASSERT_TRUE(wait_until([&] { return b.ready(); }, 30s)) << logs();
     const auto took_over = steady::now() - killed_at;
     std::printf("[ figures  ] take-over after the active's session was killed: %lld ms (lease.retry %lld ms)\n",

@@ -52,8 +52,7 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
       << "admin:\n"
       << "  listen: 127.0.0.1:0\n";
     if (console.admin_token_file) y << "  token: {file: " << console.admin_token_file->string() << "}\n";
-    y
-      << "retry: " << console.retry
+    y << "retry: " << console.retry
       << "\n"
       // debug: the more s1pilot says, the more places the canary could leak into.
       << "log: {level: debug, format: text}\n"

@@ -77,10 +77,10 @@ std::chrono::milliseconds lease_wait(lease_step step, std::chrono::milliseconds 
 /// another instance or an earlier session, whose POST may still be on the wire: it is decided
 /// only `wait` (the call deadline + lease.grace) after it was written.
 struct pending_split {
-    std::vector<state::ledger_entry> own;     ///< written in this term
-    std::vector<state::ledger_entry> due;     ///< another's, old enough to decide now
-    std::vector<state::ledger_entry> not_yet; ///< another's, too young: left alone
-    std::optional<core::timestamp> next_due;  ///< when the first of `not_yet` becomes due
+    std::vector<state::ledger_entry> own;      ///< written in this term
+    std::vector<state::ledger_entry> due;      ///< another's, old enough to decide now
+    std::vector<state::ledger_entry> not_yet;  ///< another's, too young: left alone
+    std::optional<core::timestamp> next_due;   ///< when the first of `not_yet` becomes due
 };
 pending_split split_pending(std::vector<state::ledger_entry> entries,
                             const std::function<bool(std::string_view run_id)>& own, core::timestamp now,

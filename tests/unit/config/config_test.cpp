@@ -372,8 +372,9 @@ TEST_F(ConfigTest, ClusterAndLeaseHaveDefaultsAndTakeValues) {
     EXPECT_EQ(c->cluster, "default");
     EXPECT_EQ(c->lease, (lease_config{2s, 5s}));
 
-    c = parse_config(head + "state: postgresql://s1pilot@db.corp/s1pilot\ncluster: emea-1\nlease: {retry: 500ms, grace: 30s}\n",
-                     "s1pilot.yaml", d);
+    c = parse_config(
+        head + "state: postgresql://s1pilot@db.corp/s1pilot\ncluster: emea-1\nlease: {retry: 500ms, grace: 30s}\n",
+        "s1pilot.yaml", d);
     ASSERT_TRUE(c) << fixtures::messages(d, "").front();
     EXPECT_EQ(c->cluster, "emea-1");
     EXPECT_EQ(c->lease, (lease_config{500ms, 30s}));
@@ -405,5 +406,6 @@ TEST_F(ConfigTest, BadClusterAndLeaseValuesNameTheirPlace) {
     EXPECT_THAT(problems("lease: 2s\n"),
                 ElementsAre(::testing::StartsWith("s1pilot.yaml:3:8: lease: expected a mapping like {retry: 2s, "
                                                   "grace: 5s}")));
-    EXPECT_THAT(problems("lease: {retry: soon}\n"), ElementsAre(::testing::StartsWith("s1pilot.yaml:3:16: lease.retry:")));
+    EXPECT_THAT(problems("lease: {retry: soon}\n"),
+                ElementsAre(::testing::StartsWith("s1pilot.yaml:3:16: lease.retry:")));
 }
