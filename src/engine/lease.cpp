@@ -50,6 +50,7 @@ asio::awaitable<bool> engine::impl::try_take_lock() {
     auto* session = lease.session;
     const auto key = lease.key;
     auto taken = co_await on_worker([&] { return session->try_lock(key); });
+    if (stopping) co_return false;  // the engine may be going away: touch nothing more
     const auto outcome = !taken   ? lease_outcome::session_lost
                          : *taken ? lease_outcome::lock_taken
                                   : lease_outcome::lock_busy;
@@ -172,6 +173,7 @@ asio::awaitable<void> engine::lease_turn() {
             break;
         case lease_step::check: {
             const auto why = co_await s.check_lease_session();
+            if (s.stopping) co_return;
             const auto [next, change] = after_lease_outcome(
                 s.lease.state, why.empty() ? lease_outcome::session_ok : lease_outcome::session_lost);
             s.lease.state = next;
@@ -181,6 +183,7 @@ asio::awaitable<void> engine::lease_turn() {
         case lease_step::reconnect: {
             auto* session = s.lease.session;
             auto opened = co_await s.on_worker([&] { return session->reconnect(); });
+            if (s.stopping) co_return;
             const auto [next, change] = after_lease_outcome(
                 s.lease.state, opened ? lease_outcome::reconnected : lease_outcome::reconnect_failed);
             s.lease.state = next;
