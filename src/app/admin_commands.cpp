@@ -87,7 +87,10 @@ std::string when(const std::optional<core::timestamp>& t) {
 }
 
 void print_status(const engine::engine_status& s) {
-    std::printf("%s%s\n\n", s.ready ? "ready" : "NOT READY: ", s.ready ? "" : s.reason.c_str());
+    std::printf("%s%s\n", s.ready ? "ready" : "NOT READY: ", s.ready ? "" : s.reason.c_str());
+    // The role matters on a shared ledger only: one instance of the cluster is active.
+    if (!s.cluster.empty()) std::printf("role: %s (cluster %s)\n", s.role.c_str(), s.cluster.c_str());
+    std::printf("\n");
     std::printf("%-28s %-8s %-16s %-9s %-21s %-7s %8s %6s %5s %7s  %s\n", "PLAYBOOK", "MODE", "TRIGGER", "LAST RUN",
                 "ENDED", "RESULT", "MATCHED", "ACTED", "HELD", "FAILED", "NEXT RUN");
     for (const auto& p : s.playbooks) {

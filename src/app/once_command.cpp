@@ -54,6 +54,8 @@ std::unique_ptr<engine::engine> make_engine(daemon_state& state, const core::clo
     services.audit = state.audit ? &*state.audit : nullptr;
     services.clock = &clock;
     services.progress = std::move(progress);
+    // A shared ledger (PostgreSQL): leadership among the instances of the cluster.
+    services.lock = dynamic_cast<state::lock_session*>(state.ledger.get());
     auto made = engine::engine::create(std::move(executor), state.config, state.playbooks, services, options);
     if (auto* error = std::get_if<std::string>(&made)) {
         std::fprintf(stderr, "s1pilot: %s\n", error->c_str());
@@ -99,7 +101,7 @@ int run_once(const common_options& common, const once_options& options, bool pla
     auto work = [&eng, names = options.playbooks, follow, confirm_wait]() mutable -> asio::awaitable<outcome> {
         outcome out;
         out.reconciled = co_await eng->reconcile_pending();
-        if (!out.reconciled.ok()) co_return out;
+        if (!out.reconciled.ok() || out.reconciled.standby) co_return out;
         out.reports = co_await eng->run_all(std::move(names), "once");
         if (follow) out.confirmations = co_await eng->follow_confirmations(confirm_wait);
         co_return out;
@@ -121,6 +123,11 @@ int run_once(const common_options& common, const once_options& options, bool pla
     }
     if (!result->reconciled.ok()) {
         std::fprintf(stderr, "s1pilot: reconciling pending actions failed: %s\n", result->reconciled.error.c_str());
+        return exit_failure;
+    }
+    if (result->reconciled.standby) {
+        // A shared ledger: the instance that holds the cluster's lock acts, never two at once.
+        std::fprintf(stderr, "s1pilot: %s: nothing was run\n", eng->reason().c_str());
         return exit_failure;
     }
     if (plan) {

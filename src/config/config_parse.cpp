@@ -279,6 +279,45 @@ void parse_listen(reader& r, const YAML::Node& node, admin_config& out) {
     out.port = *port;
 }
 
+// A name shared by the instances that compete for one lock: it becomes the lock's key, and a
+// person reads it in logs and pg_locks, so plain characters only.
+void parse_cluster(reader& r, const YAML::Node& node, daemon_config& out) {
+    auto name = read_string(r, node, "cluster");
+    if (!name) return;
+    const bool plain = std::all_of(name->begin(), name->end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.';
+    });
+    if (name->empty() || name->size() > defaults::max_cluster_name || !plain) {
+        r.error(node, "cluster: expected a name of 1 to " + std::to_string(defaults::max_cluster_name) +
+                          " letters, digits, '-', '_' or '.', not " + describe(node));
+        return;
+    }
+    out.cluster = *name;
+}
+
+void parse_lease(reader& r, const mapping& fields, lease_config& out) {
+    if (const entry* e = fields.find("retry")) {
+        if (auto d = read_duration(r, e->value, "lease.retry")) {
+            if (*d < defaults::min_lease_retry || *d > defaults::max_lease_retry)
+                r.error(e->value, "lease.retry: " + e->value.Scalar() + " is out of range: from " +
+                                      core::format_duration(defaults::min_lease_retry) + " to " +
+                                      core::format_duration(defaults::max_lease_retry));
+            else
+                out.retry = *d;
+        }
+    }
+    if (const entry* e = fields.find("grace")) {
+        if (auto d = read_duration(r, e->value, "lease.grace")) {
+            if (*d > defaults::max_lease_grace)
+                r.error(e->value, "lease.grace: " + e->value.Scalar() + " is too long: the maximum is " +
+                                      core::format_duration(defaults::max_lease_grace));
+            else
+                out.grace = *d;
+        }
+    }
+}
+
 template <std::size_t N>
 std::optional<mapping> section(reader& r, const entry& e, const std::array<std::string_view, N>& keys,
                                std::string_view example) {
@@ -344,6 +383,10 @@ std::optional<daemon_config> parse_config_text(reader& r, std::string_view text,
             r.error(e->key_node,
                     "state_password: only a PostgreSQL ledger takes a password (state: postgresql://...); "
                     "remove it, or point state: at a PostgreSQL database");
+    }
+    if (const entry* e = fields.find("cluster")) parse_cluster(r, e->value, out);
+    if (const entry* e = fields.find("lease")) {
+        if (auto a = section(r, *e, lease_keys, "{retry: 2s, grace: 5s}")) parse_lease(r, *a, out.lease);
     }
     if (const entry* e = fields.find("audit")) {
         if (auto a = section(r, *e, audit_keys, "{path: /var/log/s1pilot/audit.jsonl}")) {

@@ -53,8 +53,8 @@ inline constexpr std::array<std::string_view, 4> limits_keys{"max_threats", "on_
 inline constexpr std::array<std::string_view, 5> action_keys{"mitigate", "incident", "verdict", "note", "isolate"};
 inline constexpr std::array<std::string_view, 2> incident_keys{"status", "verdict"};
 
-inline constexpr std::array<std::string_view, 8> config_keys{"consoles", "playbooks", "state", "state_password",
-                                                             "audit",    "admin",     "retry", "log"};
+inline constexpr std::array<std::string_view, 10> config_keys{
+    "consoles", "playbooks", "state", "state_password", "cluster", "lease", "audit", "admin", "retry", "log"};
 inline constexpr std::array<std::string_view, 7> console_keys{"url",         "token",    "ca_file",   "proxy",
                                                               "rate_limits", "timeouts", "batch_size"};
 inline constexpr std::array<std::string_view, 2> rate_limits_keys{"read", "write"};
@@ -64,6 +64,7 @@ inline constexpr std::array<std::string_view, 4> audit_keys{"path", "rotate_size
 inline constexpr std::array<std::string_view, 2> admin_keys{"listen", "token"};
 inline constexpr std::array<std::string_view, 3> retry_keys{"max_attempts", "base", "cap"};
 inline constexpr std::array<std::string_view, 2> log_keys{"level", "format"};
+inline constexpr std::array<std::string_view, 2> lease_keys{"retry", "grace"};
 inline constexpr std::array<std::string_view, 2> secret_keys{"file", "env"};
 
 template <typename E, std::size_t N>

@@ -233,11 +233,11 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
     facts.can_resend = job.action != nullptr;
     facts.per_threat = !job.filter_target;
     for (;;) {
-        if (stopping || !ready() || facts.attempts >= facts.max_attempts) {
+        if (stopping || !ready() || fenced() || facts.attempts >= facts.max_attempts) {
             // Nothing more starts. Rows sent before stay pending: reconciliation reads them. Failed
-            // closed is fatal, so that the run ends failed (and `once` exits 1), not ok.
+            // closed, or a lost lock, is fatal, so that the run ends failed (and `once` exits 1).
             if (out.calls > 0 || job.attempts_before > 0) append(out.unknown, facts.threats);
-            out.fatal = !ready();
+            out.fatal = !ready() || fenced();
             co_return out;
         }
         ++facts.attempts;
@@ -253,12 +253,26 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
             out.fatal = true;
             co_return out;
         }
+        // The intent committed on the session that holds the cluster's lock; if that session was
+        // found lost meanwhile, nothing leaves: the row stays pending for whoever decides next.
+        if (fenced()) {
+            append(out.unknown, facts.threats);
+            out.fatal = true;
+            co_return out;
+        }
         const s1::action_result built = job.call.request;
         auto sent = co_await session.client->post_action(built);
         ++out.calls;
         const post_answer answer{sent.status, sent.value ? &*sent.value : nullptr, sent.error.message};
         const batch_step answered = decide(facts, answer);
         if (!co_await driver.record_answer(who, sent, answered, out)) {
+            out.fatal = true;
+            co_return out;
+        }
+        if (fenced()) {
+            // The lock was lost meanwhile: the run ends failed; an unknown outcome stays pending
+            // for whoever decides next (read back, never resent blindly).
+            append(out.unknown, answered.reconcile);
             out.fatal = true;
             co_return out;
         }

@@ -184,7 +184,9 @@ asio::awaitable<void> engine::impl::confirmations_loop() {
     using namespace std::chrono_literals;
     auto* ledger = services.ledger;
     while (!stopping) {
-        if (ready()) (void)co_await confirm_due();  // a failed write fails closed; the loop waits it out
+        // A failed write fails closed; the loop waits it out. A standby follows nothing: the
+        // active does.
+        if (ready() && acting()) (void)co_await confirm_due();
         // Wake for the next check due, at least every 5 s (rows accepted meanwhile), at most
         // every 250 ms.
         auto next = co_await on_worker([&] { return ledger->next_confirmation_check(); });

@@ -39,6 +39,8 @@ asio::awaitable<bool> engine::impl::sleep(std::chrono::nanoseconds d, detail::pl
 }
 
 void engine::impl::fail_closed(const std::string& why) {
+    // With a shared ledger a failed write may be a lost session: the lease loop checks it now.
+    suspect_session();
     if (!not_ready.empty()) return;
     not_ready = why;
     log_error("failing closed: no action will be sent until the write succeeds again", {{"reason", why}});

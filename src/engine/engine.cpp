@@ -80,9 +80,11 @@ std::variant<detail::session_ptr, std::string> make_session(engine::impl& state,
     s1::client_settings settings;
     settings.token = std::string(console.token.reveal());
     settings.retry = {retry.max_attempts, retry.base, retry.cap};
-    settings.interrupted = [&state] { return state.stopping; };
+    settings.call_deadline = state.options.call_deadline;
+    // Shutting down, or the cluster's lock lost: nothing more is sent.
+    settings.interrupted = [&state] { return !state.may_send(); };
     settings.observe = state.observers_for(console.name, session.get());
-    s1::sleeper sleep = [&state](std::chrono::nanoseconds d) -> asio::awaitable<void> { co_await state.sleep(d); };
+    s1::sleeper sleep = [&state](std::chrono::nanoseconds d) -> asio::awaitable<void> { co_await state.call_sleep(d); };
     session->client = std::make_unique<s1::client>(
         *session->transport, std::move(settings), s1::console_limits{*session->read, *session->write, *session->budget},
         *state.services.clock, std::move(sleep), state.services.random);
@@ -148,6 +150,13 @@ std::variant<std::unique_ptr<engine>, std::string> engine::create(asio::any_io_e
         state->services.metrics = state->own_metrics.get();
     }
     state->metrics = std::make_unique<engine_metrics>(*state->services.metrics);
+    if (state->services.lock != nullptr && !state->options.plan) {
+        state->lease.session = state->services.lock;
+        state->lease.key = cluster_lock_key(config.cluster);
+        state->lease.state = {false, true};
+        state->lease.role = lease_role::standby;
+        state->lease.standby_reason = "standby: the lock of cluster '" + config.cluster + "' is not taken yet";
+    }
     auto snap = make_snapshot(std::move(config), std::move(playbooks), 1);
     if (auto* error = std::get_if<std::string>(&snap)) return *error;
     state->current = std::get<std::shared_ptr<const snapshot>>(snap);
@@ -167,6 +176,7 @@ engine::~engine() {
     impl_->stopping = true;
     impl_->self = nullptr;
     for (auto* timer : impl_->sleeping) timer->cancel();
+    if (impl_->lease.waiting != nullptr) impl_->lease.waiting->cancel();
     for (auto& [name, loop] : impl_->loops) {
         loop->stopped = true;
         if (loop->sleeping != nullptr) loop->sleeping->cancel();
@@ -205,7 +215,8 @@ reload_report engine::reload(config::daemon_config config, std::vector<config::p
     impl_->sessions = std::move(std::get<0>(sessions));
     impl_->current = snap;
     impl_->metrics->publish_playbooks(snap->playbooks);
-    if (impl_->scheduling && !impl_->stopping) {
+    // A standby has no loops to change: taking the lock starts those of the configuration then.
+    if (impl_->scheduling && !impl_->stopping && impl_->acting()) {
         for (const auto& name : report.removed) impl_->stop_loop(name);
         for (const auto& name : report.changed) impl_->stop_loop(name);
         for (const auto& name : report.changed) impl_->start_loop(*snap->find(name));
@@ -229,7 +240,20 @@ std::shared_ptr<const snapshot> engine::current() const {
 
 void engine::start_schedule() {
     impl_->scheduling = true;
-    for (const auto& p : impl_->current->playbooks) impl_->start_loop(p);
+    // A standby schedules nothing; taking the lock starts the loops (lease.cpp).
+    if (impl_->acting())
+        for (const auto& p : impl_->current->playbooks) impl_->start_loop(p);
+    if (impl_->lease.session != nullptr && !impl_->lease.looping && !impl_->stopping) {
+        impl_->lease.looping = true;
+        // Owned by the engine: `lease.looping` is true until it ends, and drain() waits for that.
+        auto keep = impl_;
+        asio::co_spawn(
+            impl_->executor, [keep] { return keep->lease_loop(); },
+            [keep](std::exception_ptr e) {
+                keep->lease.looping = false;
+                if (e) keep->fail_closed("the lease loop ended by an internal error");
+            });
+    }
     if (impl_->following || impl_->options.plan || impl_->options.dry_run) return;
     impl_->following = true;
     // Owned by the engine: `following` is true until it ends, and drain() waits for that.
@@ -246,6 +270,7 @@ void engine::stop() {
     if (impl_->stopping) return;
     impl_->stopping = true;
     for (auto* timer : impl_->sleeping) timer->cancel();
+    if (impl_->lease.waiting != nullptr) impl_->lease.waiting->cancel();
     for (auto& [name, loop] : impl_->loops) loop->stopped = true;
     for (auto& [name, h] : impl_->history)
         for (auto* timer : h.waiting) timer->cancel();
@@ -256,10 +281,12 @@ void engine::stop() {
 asio::awaitable<bool> engine::drain(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     asio::steady_timer timer(impl_->executor);
-    while (impl_->active_runs > 0 || impl_->live_loops > 0 || impl_->recovering || impl_->following) {
+    while (impl_->active_runs > 0 || impl_->live_loops > 0 || impl_->recovering || impl_->following ||
+           impl_->lease.looping || impl_->lease.reconciling) {
         if (std::chrono::steady_clock::now() >= deadline) co_return false;
         // Sleeps that began after stop() (a loop between two awaits) end at once too.
         for (auto* sleeping : impl_->sleeping) sleeping->cancel();
+        if (impl_->lease.waiting != nullptr) impl_->lease.waiting->cancel();
         timer.expires_after(
             std::min<std::chrono::steady_clock::duration>(20ms, deadline - std::chrono::steady_clock::now()));
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -276,10 +303,24 @@ asio::any_io_executor engine::executor() const {
 }
 
 bool engine::ready() const noexcept {
-    return impl_->ready();
+    return impl_->ready() && (impl_->lease.session == nullptr || impl_->lease.role == lease_role::active);
 }
-const std::string& engine::reason() const noexcept {
-    return impl_->not_ready;
+std::string engine::reason() const {
+    const auto& s = *impl_;
+    if (!s.ready()) return s.not_ready;
+    if (s.lease.session == nullptr) return {};
+    switch (s.lease.role) {
+        case lease_role::active: return {};
+        case lease_role::taking_over: return "taking over: reconciling actions left pending";
+        case lease_role::standby: break;
+    }
+    return s.lease.standby_reason.empty() ? "standby" : s.lease.standby_reason;
+}
+lease_role engine::role() const noexcept {
+    return impl_->lease.role;
+}
+bool engine::leading() const noexcept {
+    return impl_->lease.session == nullptr || impl_->lease.state.holding;
 }
 std::size_t engine::active_runs() const noexcept {
     return impl_->active_runs;

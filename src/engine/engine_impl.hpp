@@ -8,6 +8,7 @@
 #include "s1pilot/engine/effects.hpp"
 #include "s1pilot/engine/engine.hpp"
 #include "s1pilot/engine/events.hpp"
+#include "s1pilot/engine/leadership.hpp"
 #include "s1pilot/engine/metrics.hpp"
 #include "s1pilot/engine/plan.hpp"
 #include "s1pilot/policy/rate_limiter.hpp"
@@ -100,6 +101,24 @@ struct playbook_loop {
     boost::asio::steady_timer* sleeping = nullptr;  ///< its wait in progress: stopping the loop cancels it
 };
 
+/// Leadership's state in the engine (leadership.hpp decides; lease.cpp carries it out).
+struct lease_runtime {
+    state::lock_session* session = nullptr;  ///< null: no shared ledger, always active
+    std::int64_t key = 0;                    ///< the cluster's lock
+    lease_state state{};
+    lease_role role = lease_role::active;
+    std::uint64_t term = 0;                        ///< +1 at every take and every loss
+    std::set<std::string> term_runs;               ///< run ids written since the lock was taken: this term's rows
+    bool reconciling = false;                      ///< a take-over (or a later) reconciliation is going
+    bool looping = false;                          ///< the lease loop runs (drain waits for it)
+    std::optional<core::timestamp> due;            ///< when another's row left pending becomes due
+    std::string standby_reason;                    ///< why standby, for reason()
+    boost::asio::steady_timer* waiting = nullptr;  ///< the loop's wait: a failed write cuts it short
+    /// Waits of the consoles' clients (rate limit, backoff, Retry-After): a loss cuts them short,
+    /// and the call then finds it may not send.
+    std::set<boost::asio::steady_timer*> call_waits;
+};
+
 /// The call targets of `threat_ids` as a read shows them (agent 0 where the read lacks it).
 std::vector<call_target> targets_of(const std::vector<std::string>& threat_ids,
                                     const std::vector<s1::threat_record>& read);
@@ -119,6 +138,7 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     std::map<std::string, std::shared_ptr<detail::playbook_loop>> loops;
     std::set<boost::asio::steady_timer*> sleeping;  ///< every sleep in progress: stop() cancels them
     std::string not_ready;
+    detail::lease_runtime lease;
     bool stopping = false;
     bool recovering = false;
     bool scheduling = false;  ///< start_schedule() was called: reloads start loops too
@@ -144,6 +164,13 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     std::unique_ptr<boost::asio::thread_pool> worker;
 
     bool ready() const noexcept { return not_ready.empty(); }
+    /// Calls may go out: not stopping, and with a shared ledger the lock is held (by this term:
+    /// runs of a lost term never send again, as a loss stops them before the lock is retaken).
+    bool may_send() const noexcept { return !stopping && !fenced(); }
+    /// A shared ledger whose lock this instance does not hold (any more).
+    bool fenced() const noexcept { return lease.session != nullptr && !lease.state.holding; }
+    /// Runs may start: may_send, and the take-over's reconciliation is over.
+    bool acting() const noexcept { return may_send() && lease.role == lease_role::active; }
     detail::session_ptr session_for(std::string_view console) const;
 
     /// Runs `f` on the worker thread and resumes on the engine's executor with its result.
@@ -157,6 +184,8 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
 
     /// Sleeps `d` unless stop() (or stopping `loop`) comes first; false when cut short.
     boost::asio::awaitable<bool> sleep(std::chrono::nanoseconds d, detail::playbook_loop* loop = nullptr);
+    /// A console client's wait: as sleep, and a lost lock cuts it short too.
+    boost::asio::awaitable<void> call_sleep(std::chrono::nanoseconds d);
 
     /// Records made durable with the next commit (one transaction, one sync): a run's start and
     /// a batch's results ride with the next intent, or the run's end. Reads on the worker do
@@ -225,6 +254,14 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
                                                                std::vector<state::ledger_entry> entries,
                                                                const std::string& run_id, bool at_start_up);
 
+    /// Reconciles `entries` as one recorded run named `name` (a run id, its start and end in the
+    /// ledger): all at once, or each playbook's rows under its gate (`gated`: never beside a run
+    /// of that playbook; a playbook whose run is going is left to the next pass).
+    boost::asio::awaitable<reconcile_report> reconcile_recorded(std::vector<state::ledger_entry> entries,
+                                                                std::string name, bool gated);
+    /// Why nothing more is sent: the failed write, standby, or shutting down.
+    std::string halt_reason() const;
+
     /// One run from start to summary (run.cpp), on the snapshot it was given.
     boost::asio::awaitable<run_report> execute_run(std::shared_ptr<const snapshot> snap, const config::playbook& p,
                                                    const trigger& t);
@@ -243,6 +280,39 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     /// The poll loop of one playbook (loops.cpp).
     void start_loop(const config::playbook& p);
     void stop_loop(const std::string& name);
+
+    // Leadership (lease.cpp).
+
+    /// One try for the lock on the worker. True when it was taken now (the caller takes over).
+    boost::asio::awaitable<bool> try_take_lock();
+    /// The lock was taken: a new term; leader.acquired; the role is taking over until
+    /// reconcile_left_pending ends, then active (and the schedule starts).
+    boost::asio::awaitable<void> took_lock();
+    /// The lock was lost (`why`): a new term, nothing more is sent, waits for a call are cut
+    /// short, the schedule stops, standby; leader.lost.
+    boost::asio::awaitable<void> lost_lock(std::string why);
+    /// The rows left pending that are not this term's: those due are reconciled (each playbook's
+    /// through its gate, so never beside a run of it), the others are left and `lease.due` says
+    /// when to come back. At start-up, at a take-over, and when `lease.due` passes.
+    boost::asio::awaitable<reconcile_report> reconcile_left_pending();
+    /// reconcile_left_pending in the background, owned by the engine (`lease.reconciling`); at a
+    /// take-over (`taking_over`), turns active when it ends, if the lock is still held.
+    void spawn_left_pending(bool taking_over);
+    /// The session check, bounded on the engine's side too (the worker may be held by a write to
+    /// a database that no longer answers). Empty when the session answered, else why not.
+    boost::asio::awaitable<std::string> check_lease_session();
+    /// A ledger write failed: with a shared ledger, check the session now, not at the next turn.
+    void suspect_session();
+    /// Another instance's young rows among `entries` (rows a run met) are left alone: removed
+    /// from `entries` and counted in `report`, with an audit record saying when they are due.
+    boost::asio::awaitable<bool> hold_young_rows(std::vector<state::ledger_entry>& entries, const std::string& run_id,
+                                                 reconcile_report& report);
+    /// The run id of this term: recorded so that its rows are this instance's to decide.
+    void own_run(const std::string& run_id);
+    /// Pending rows by who wrote them: this term's runs, or another (due now, or not yet).
+    pending_split split_by_writer(std::vector<state::ledger_entry> entries) const;
+    /// The loop of start_schedule, until stop().
+    boost::asio::awaitable<void> lease_loop();
 };
 
 }  // namespace s1pilot::engine

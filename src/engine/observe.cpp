@@ -79,8 +79,10 @@ void engine::impl::observe_contained(const config::playbook& p, std::string_view
 engine_status engine::status() const {
     const auto& state = *impl_;
     engine_status out;
-    out.ready = state.ready();
-    out.reason = state.not_ready;
+    out.ready = ready();
+    out.reason = reason();
+    out.role = std::string(to_string(role()));
+    if (state.lease.session != nullptr) out.cluster = state.current->config.cluster;
     out.generation = state.current->generation;
     out.active_runs = state.active_runs;
     for (const auto& p : state.current->playbooks) {
@@ -130,6 +132,8 @@ asio::awaitable<void> engine::refresh_metrics(std::chrono::milliseconds min_inte
     const auto now = std::chrono::steady_clock::now();
     if (state.metrics_refreshed && now - *state.metrics_refreshed < min_interval) co_return;
     state.metrics_refreshed = now;
+    // A lost session is not asked (it would only fail, or wait on a database that is gone).
+    if (state.lease.session != nullptr && !state.lease.state.connected) co_return;
     auto* ledger = state.services.ledger;
     auto counts = co_await state.on_worker([ledger] { return ledger->count_rows(); });
     if (!counts) {

@@ -320,6 +320,11 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(const snapshot
                                                                   const std::string& run_id, bool at_start_up) {
     reconcile_report report;
     report.rows = entries.size();
+    // A run meets rows another instance may still be sending for: those wait (lease.cpp).
+    if (!at_start_up && !co_await hold_young_rows(entries, run_id, report)) {
+        report.error = halt_reason();
+        co_return report;
+    }
     for (const auto& group : group_entries(std::move(entries))) {
         detail::group_context c{group, nullptr, nullptr, std::nullopt, {}, {}, nullptr};
         c.playbook = snap.find(group.playbook);
@@ -333,57 +338,112 @@ asio::awaitable<reconcile_report> engine::impl::reconcile_entries(const snapshot
         if (group.detail) c.session = session_for(group.detail->console);
         detail::group_reconciler reconciler(*this, c, run_id, at_start_up, report);
         if (!co_await reconciler.run()) {
-            report.error = not_ready;
+            report.error = halt_reason();
             co_return report;
         }
     }
     co_return report;
 }
 
-asio::awaitable<reconcile_report> engine::reconcile_pending() {
+asio::awaitable<reconcile_report> engine::impl::reconcile_recorded(std::vector<state::ledger_entry> entries,
+                                                                   std::string name, bool gated) {
     reconcile_report report;
-    // plan writes nothing, and a dry run sends nothing: a resend would be a real action. Rows stay
-    // pending for the next enforcing start.
-    if (impl_->options.plan || impl_->options.dry_run) co_return report;
-    if (!impl_->ready()) {
-        report.error = "not ready: " + impl_->not_ready;
-        co_return report;
-    }
-    auto* ledger = impl_->services.ledger;
-    auto pending = co_await impl_->on_worker([&] { return ledger->pending(); });
-    if (!pending) {
-        impl_->fail_closed("ledger: " + pending.error().message);
-        report.error = impl_->not_ready;
-        co_return report;
-    }
-    if (pending->empty()) co_return report;
-    auto run_id = co_await impl_->on_worker([&] { return ledger->next_run_id(); });
+    auto* ledger = services.ledger;
+    auto run_id = co_await on_worker([&] { return ledger->next_run_id(); });
     if (!run_id) {
-        impl_->fail_closed("ledger: " + run_id.error().message);
-        report.error = impl_->not_ready;
+        fail_closed("ledger: " + run_id.error().message);
+        report.error = not_ready;
         co_return report;
     }
-    log_info("reconciling actions left pending", {{"rows", std::to_string(pending->size())}, {"run", *run_id}});
-    const auto started = impl_->services.clock->now();
-    const std::string name = "(start-up reconciliation)";
+    own_run(*run_id);
+    log_info("reconciling actions left pending", {{"rows", std::to_string(entries.size())}, {"run", *run_id}});
+    const auto started = services.clock->now();
     state::run_record record{*run_id, name, started, std::nullopt, "running", {}};
-    if (!co_await impl_->record_run(record)) {
-        report.error = impl_->not_ready;
+    if (!co_await record_run(record)) {
+        report.error = not_ready;
         co_return report;
     }
-    const auto snap = impl_->current;
-    report = co_await impl_->reconcile_entries(*snap, std::move(*pending), *run_id, true);
+    const auto snap = current;
+    if (!gated) {
+        report = co_await reconcile_entries(*snap, std::move(entries), *run_id, true);
+    } else {
+        std::map<std::string, std::vector<state::ledger_entry>> by_playbook;
+        for (auto& e : entries) by_playbook[e.row.playbook].push_back(std::move(e));
+        for (auto& [playbook, rows] : by_playbook) {
+            // Never beside a run of the playbook: it may be deciding the same rows.
+            if (!gates[playbook].try_enter()) {
+                report.undecided += rows.size();
+                const auto again = services.clock->now() +
+                                   std::chrono::duration_cast<std::chrono::microseconds>(current->config.lease.retry);
+                if (!lease.due || again < *lease.due) lease.due = again;
+                continue;
+            }
+            const auto count = rows.size();
+            auto part = co_await reconcile_entries(*snap, std::move(rows), *run_id, true);
+            if (auto next = gates[playbook].finish()) spawn_gated(playbook, std::move(*next), {});
+            report.rows += count;
+            report.done += part.done;
+            report.failed += part.failed;
+            report.undecided += part.undecided;
+            if (!part.ok()) {
+                report.error = part.error;
+                break;
+            }
+        }
+    }
     // Resends record their results deferred, like a run's batches: durable before this ends.
-    if (!co_await impl_->flush_deferred() && report.ok()) report.error = impl_->not_ready;
-    record.ended_at = impl_->services.clock->now();
+    if (!co_await flush_deferred() && report.ok()) report.error = halt_reason();
+    record.ended_at = services.clock->now();
     record.outcome = report.ok() ? "ok" : "failed";
     record.summary = "done " + std::to_string(report.done) + ", failed " + std::to_string(report.failed) +
                      ", undecided " + std::to_string(report.undecided);
-    if (!co_await impl_->record_run(record) && report.ok()) report.error = impl_->not_ready;
+    if (!co_await record_run(record) && report.ok()) report.error = halt_reason();
     log_info("reconciliation finished", {{"done", std::to_string(report.done)},
                                          {"failed", std::to_string(report.failed)},
                                          {"undecided", std::to_string(report.undecided)}});
     co_return report;
+}
+
+std::string engine::impl::halt_reason() const {
+    if (!not_ready.empty()) return not_ready;
+    if (fenced()) return lease.standby_reason.empty() ? "standby" : lease.standby_reason;
+    return {};
+}
+
+asio::awaitable<reconcile_report> engine::reconcile_pending() {
+    reconcile_report report;
+    auto& s = *impl_;
+    // plan writes nothing, and a dry run sends nothing: a resend would be a real action. Rows stay
+    // pending for the next enforcing start.
+    if (s.options.plan || s.options.dry_run) co_return report;
+    if (!s.ready()) {
+        report.error = "not ready: " + s.not_ready;
+        co_return report;
+    }
+    if (s.lease.session != nullptr) {
+        // A shared ledger: only the instance holding the cluster's lock decides anything.
+        if (!s.lease.state.holding) {
+            if (!co_await s.try_take_lock()) {
+                report.standby = true;
+                co_return report;
+            }
+            co_await s.took_lock();
+        }
+        s.lease.reconciling = true;
+        report = co_await s.reconcile_left_pending();
+        s.lease.reconciling = false;
+        if (s.lease.state.holding && !s.stopping) s.lease.role = lease_role::active;
+        co_return report;
+    }
+    auto* ledger = s.services.ledger;
+    auto pending = co_await s.on_worker([&] { return ledger->pending(); });
+    if (!pending) {
+        s.fail_closed("ledger: " + pending.error().message);
+        report.error = s.not_ready;
+        co_return report;
+    }
+    if (pending->empty()) co_return report;
+    co_return co_await s.reconcile_recorded(std::move(*pending), "(start-up reconciliation)", false);
 }
 
 }  // namespace s1pilot::engine

@@ -171,10 +171,11 @@ public:
             auto next = co_await engine_.on_worker([&] { return ledger->next_run_id(); });
             if (!next) {
                 engine_.fail_closed("ledger: " + next.error().message);
-                run_.report.error = engine_.not_ready;
+                run_.report.error = engine_.halt_reason();
                 co_return false;
             }
             run_.id.run = *next;
+            engine_.own_run(run_.id.run);  // its rows are this instance's to decide (lease.cpp)
         }
         run_.report.run_id = run_.id.run;
         run_.notes = {run_.playbook.name,
@@ -202,7 +203,7 @@ public:
         run_.report.outcome = outcome;
         run_.report.error = std::move(error);
         // The last batch's results (and a run without a POST: its start) become durable now.
-        if (!co_await engine_.flush_deferred() && run_.report.error.empty()) run_.report.error = engine_.not_ready;
+        if (!co_await engine_.flush_deferred() && run_.report.error.empty()) run_.report.error = engine_.halt_reason();
         auto* ledger = engine_.services.ledger;
         const auto& name = run_.playbook.name;
         if (auto counts = co_await engine_.on_worker([&] { return ledger->count_confirmations(name); })) {
@@ -224,7 +225,7 @@ public:
         }
         if (!recorded && run_.report.outcome != run_outcome::failed) {
             run_.report.outcome = run_outcome::failed;
-            run_.report.error = engine_.not_ready;
+            run_.report.error = engine_.halt_reason();
         }
         if (run_.report.outcome == run_outcome::failed)
             log_error("run failed",
@@ -266,7 +267,7 @@ public:
                                           "refused to build the request: " + call.error().message());
             call->threat_ids = {filter_run_key(run_.id.run)};
             if (!co_await steps_.perform(p.actions[i], run_.report.actions[i], std::move(*call), true, nullptr))
-                co_return co_await finish(run_outcome::failed, engine_.not_ready);
+                co_return co_await finish(run_outcome::failed, engine_.halt_reason());
         }
         co_return co_await finish(run_outcome::ok, {});
     }
@@ -281,7 +282,7 @@ public:
             co_await engine_.on_worker([&] { return ledger->remaining(p.name, run_.keys, ids, p.limits.cooldown); });
         if (!remaining) {
             engine_.fail_closed("ledger: " + remaining.error().message);
-            co_return co_await finish(run_outcome::failed, engine_.not_ready);
+            co_return co_await finish(run_outcome::failed, engine_.halt_reason());
         }
         auto left = threats_left(ids, *remaining);
         run_.report.after_ledger = left.size();
@@ -350,10 +351,10 @@ private:
             report.skipped = work.skipped.size();
             auto event =
                 skipped_event(run_.id, report.action, work.skipped, "an earlier action failed (on_error: stop)");
-            if (!co_await engine_.audit(std::move(event))) co_return engine_.not_ready;
+            if (!co_await engine_.audit(std::move(event))) co_return engine_.halt_reason();
         }
         if (!work.pending.empty() && !run_.dry && !co_await steps_.settle_pending(i, work.pending, report))
-            co_return engine_.not_ready;
+            co_return engine_.halt_reason();
         std::vector<const threat_ref*> targets;
         for (const auto& id : work.to_do) targets.push_back(by_id.at(id));
         const auto batch = static_cast<std::size_t>(run_.session->config.batch_size);
@@ -363,7 +364,7 @@ private:
             report.failures += plan->no_agent.size();
             run_.failed.insert(run_.failed.end(), plan->no_agent.begin(), plan->no_agent.end());
             auto event = skipped_event(run_.id, report.action, plan->no_agent, "the threat has no agent id to isolate");
-            if (!co_await engine_.audit(std::move(event))) co_return engine_.not_ready;
+            if (!co_await engine_.audit(std::move(event))) co_return engine_.halt_reason();
         }
         std::size_t number = 0;
         for (auto& call : plan->calls) {
@@ -377,7 +378,7 @@ private:
                 e.total = plan->calls.size();
                 progress(e);
             }
-            if (!co_await steps_.perform(a, report, std::move(call), false, &by_id)) co_return engine_.not_ready;
+            if (!co_await steps_.perform(a, report, std::move(call), false, &by_id)) co_return engine_.halt_reason();
         }
         co_return std::string();
     }
@@ -398,6 +399,10 @@ asio::awaitable<run_report> engine::impl::execute_run(std::shared_ptr<const snap
     detail::session_ptr session = session_for(p.console);
     if (!ready())
         failed_early.error = "not ready: " + not_ready;
+    else if (!stopping && !acting())
+        failed_early.error = lease.role == lease_role::taking_over
+                                 ? "taking over: reconciling actions left pending; no run starts yet"
+                                 : halt_reason();
     else if (stopping)
         failed_early.error = "shutting down: no new run starts";
     else if (!session)
@@ -421,7 +426,7 @@ asio::awaitable<run_report> engine::impl::execute_run(std::shared_ptr<const snap
     }
     detail::run_driver driver(*this, run);
     if (p.target == config::target_kind::filter || nothing) {
-        if (!co_await driver.begin(t)) co_return co_await driver.finish(run_outcome::failed, not_ready);
+        if (!co_await driver.begin(t)) co_return co_await driver.finish(run_outcome::failed, halt_reason());
         if (nothing) co_return co_await driver.finish(run_outcome::ok, {});
         co_return co_await driver.filter_run();
     }
@@ -429,7 +434,7 @@ asio::awaitable<run_report> engine::impl::execute_run(std::shared_ptr<const snap
     // thread). Its records are written before anything that changes the console.
     std::vector<threat_ref> threats;
     const auto resolve_error = co_await driver.resolve(threats);
-    if (!co_await driver.begin(t)) co_return co_await driver.finish(run_outcome::failed, not_ready);
+    if (!co_await driver.begin(t)) co_return co_await driver.finish(run_outcome::failed, halt_reason());
     if (!resolve_error.empty()) co_return co_await driver.finish(run_outcome::failed, resolve_error);
     co_return co_await driver.threats_run(std::move(threats));
 }

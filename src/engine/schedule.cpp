@@ -36,6 +36,12 @@ bool trigger_gate::arrive(const trigger& t) {
     return false;
 }
 
+bool trigger_gate::try_enter() {
+    if (running_) return false;
+    running_ = true;
+    return true;
+}
+
 std::optional<trigger> trigger_gate::finish() {
     if (!next_) {
         running_ = false;

@@ -164,6 +164,8 @@ json::value to_json(const engine_status& s) {
     }
     return json::object{{"ready", s.ready},
                         {"reason", s.reason},
+                        {"role", s.role},
+                        {"cluster", s.cluster},
                         {"generation", s.generation},
                         {"active_runs", s.active_runs},
                         {"playbooks", std::move(playbooks)},
@@ -182,6 +184,8 @@ std::optional<engine_status> status_from_json(const json::value& v) {
         return std::nullopt;
     s.ready = ready->get_bool();
     s.reason = text(o, "reason").value_or("");
+    s.role = text(o, "role").value_or("active");
+    s.cluster = text(o, "cluster").value_or("");
     s.generation = static_cast<std::uint64_t>(number(o, "generation").value_or(0));
     s.active_runs = static_cast<std::size_t>(number(o, "active_runs").value_or(0));
     for (const auto& p : playbooks->get_array()) {

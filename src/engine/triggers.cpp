@@ -133,7 +133,7 @@ asio::awaitable<run_report> engine::run_and_wait(std::string_view playbook, trig
 start_result engine::start_run(std::string_view playbook, trigger t, std::function<void(run_report)> ended) {
     const std::string name(playbook);
     if (impl_->current->find(name) == nullptr) return start_result::unknown;
-    if (impl_->stopping || !impl_->ready()) return start_result::refused;
+    if (impl_->stopping || !impl_->ready() || !impl_->acting()) return start_result::refused;
     if (!impl_->gates[name].arrive(t)) {
         impl_->metrics->runs.inc({name, "coalesced"});
         log_info("trigger coalesced into the next run", {{"playbook", name}, {"trigger", t.source}});

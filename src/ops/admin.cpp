@@ -58,7 +58,8 @@ json::array reports_array(const std::vector<engine::run_report>& reports) {
 struct process_metrics {
     explicit process_metrics(core::metrics_registry& r)
         : ready(r.gauge("s1pilot_ready", "1 when the daemon is ready (/readyz answers 200).")),
-          leader(r.gauge("s1pilot_leader", "1 on the instance that schedules playbooks and sends calls.")),
+          leader(r.gauge("s1pilot_leader",
+                         "1 on the instance that holds its cluster's lock (schedules playbooks and sends calls).")),
           build(r.gauge("s1pilot_build_info", "The running build.", {"version", "commit"})),
           started(r.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch.")),
           reloads(
@@ -108,7 +109,7 @@ private:
 
     asio::awaitable<admin_response> metrics() {
         metrics_.ready.set({}, context_.ready().ready ? 1 : 0);
-        metrics_.leader.set({}, 1);
+        metrics_.leader.set({}, context_.engine.leading() ? 1 : 0);
         metrics_.reloads.set({"loaded"}, static_cast<double>(context_.reloads()));
         metrics_.reloads.set({"rejected"}, static_cast<double>(context_.rejections()));
         co_await context_.engine.refresh_metrics(ledger_gauge_interval);

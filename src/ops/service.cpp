@@ -205,6 +205,9 @@ struct service::impl {
         }
         const auto& report = std::get<0>(outcome);
         if (!report.ok()) engine::log_error("start-up reconciliation failed", {{"error", report.error}});
+        if (report.standby)
+            engine::log_info("standby: another instance holds the cluster's lock; trying again every lease.retry",
+                             {{"cluster", engine.current()->config.cluster}, {"reason", engine.reason()}});
     }
 
     void start_watch() {

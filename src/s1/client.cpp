@@ -109,8 +109,9 @@ void client::throttled(policy::rate_limiter& limiter, const net::request& req,
     limiter.on_throttled(now, retry_after);
     if (!settings_.observe.throttled) return;
     const auto query = req.target.find('?');
-    settings_.observe.throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query), retry_after,
-                            duration_cast<milliseconds>(limiter.paused_for(now)), limiter.current_rate(now)});
+    settings_.observe.throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query),
+                                 retry_after, duration_cast<milliseconds>(limiter.paused_for(now)),
+                                 limiter.current_rate(now)});
 }
 
 asio::awaitable<call_result<net::response>> client::execute(net::request req) {
@@ -149,7 +150,8 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
             co_await sleep_(wait);
         }
         if (settings_.interrupted && settings_.interrupted()) {
-            give_up("shutting down: attempt " + std::to_string(attempt) + " not sent");
+            give_up("interrupted (shutting down, or this instance is no longer the active one): attempt " +
+                    std::to_string(attempt) + " not sent");
             co_return out;
         }
 
@@ -172,8 +174,8 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
         out.attempts.push_back(record);
         if (settings_.observe.attempted) {
             const std::string_view target(req.target);
-            settings_.observe.attempted({!idempotent, target.substr(0, target.find('?')), static_cast<int>(record.http_status),
-                                         now - sent_at, record.error});
+            settings_.observe.attempted({!idempotent, target.substr(0, target.find('?')),
+                                         static_cast<int>(record.http_status), now - sent_at, record.error});
         }
 
         if (what.outcome == policy::outcome::throttled) throttled(limiter, req, what.retry_after, now);

@@ -7,6 +7,7 @@
 #include "s1pilot/state/error.hpp"
 #include "s1pilot/state/postgres_ledger.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <libpq-fe.h>
@@ -63,6 +64,13 @@ public:
 
     /// Whether the session is connected and answers `SELECT 1`.
     bool alive();
+    /// `SELECT 1` answered within `timeout`; otherwise (or on any failure) the session is closed.
+    result<void> check(std::chrono::milliseconds timeout);
+    /// Ends the session (the server releases its locks). Every later call fails as a lost
+    /// connection; the object never reconnects.
+    void close() noexcept;
+    /// Whether the session is open and libpq has not seen it fail.
+    bool open() const noexcept;
     bool read_only() const noexcept { return read_only_; }
     const std::string& name() const noexcept { return name_; }
     /// An error for a failed statement (`result` may be null: the session failed).
@@ -75,6 +83,8 @@ private:
     /// `text` with the password, if it ever appears, replaced: libpq messages never should hold
     /// it, and this keeps it so.
     std::string scrub(std::string text) const;
+    /// The error of a call on a closed (lost) session.
+    error closed(std::string_view context) const;
 
     PGconn* connection_;
     std::string name_;

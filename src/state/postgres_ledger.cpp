@@ -66,8 +66,9 @@ std::string array_literal(const Range& values) {
 
 }  // namespace
 
-postgres_ledger::postgres_ledger(std::unique_ptr<detail::postgres_database> database, const core::clock& clock)
-    : database_(std::move(database)), clock_(clock) {}
+postgres_ledger::postgres_ledger(std::unique_ptr<detail::postgres_database> database, session_settings settings,
+                                 const core::clock& clock)
+    : database_(std::move(database)), settings_(std::move(settings)), clock_(clock) {}
 
 postgres_ledger::~postgres_ledger() = default;
 
@@ -76,7 +77,8 @@ result<std::unique_ptr<postgres_ledger>> postgres_ledger::open(std::string_view 
                                                                const postgres_options& options) {
     auto database = detail::postgres_database::connect(connection, password, options);
     if (!database) return database.error();
-    return std::unique_ptr<postgres_ledger>(new postgres_ledger(std::move(*database), clock));
+    session_settings settings{std::string(connection), std::string(password), options};
+    return std::unique_ptr<postgres_ledger>(new postgres_ledger(std::move(*database), std::move(settings), clock));
 }
 
 int postgres_ledger::latest_schema_version() noexcept {
@@ -330,6 +332,27 @@ result<bool> postgres_ledger::try_advisory_lock(std::int64_t key) {
 
 bool postgres_ledger::session_alive() {
     return database_->alive();
+}
+
+result<bool> postgres_ledger::try_lock(std::int64_t key) {
+    return try_advisory_lock(key);
+}
+
+result<void> postgres_ledger::check_session(std::chrono::milliseconds timeout) {
+    return database_->check(timeout);
+}
+
+result<void> postgres_ledger::reconnect() {
+    // The old session goes first: whatever it held is released, and nothing can use it again.
+    database_->close();
+    auto fresh = detail::postgres_database::connect(settings_.connection, settings_.password, settings_.options);
+    if (!fresh) return fresh.error();
+    database_ = std::move(*fresh);
+    return {};
+}
+
+bool postgres_ledger::connected() const noexcept {
+    return database_->open();
 }
 
 }  // namespace s1pilot::state

@@ -12,7 +12,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <map>
-#include <regex>
 #include <thread>
 #include <unistd.h>
 
@@ -34,15 +33,7 @@ struct admin_scenario {
         s.configure(files);
         daemon = s.s1pilot.start({"run", "-c", s.s1pilot.config_path().string()});
         // The listener says where it listens (port 0 in the tests), then /readyz turns 200.
-        const std::regex listening("admin listener ready.*listen=127\\.0\\.0\\.1:([0-9]+)");
-        wait_until(
-            [&] {
-                std::smatch m;
-                const auto err = daemon->stderr_text();
-                if (std::regex_search(err, m, listening)) port = static_cast<std::uint16_t>(std::stoi(m[1]));
-                return port != 0 || !daemon->running();
-            },
-            60s);
+        port = admin_port_of(*daemon);
         if (port != 0) wait_until([&] { return get("/readyz").status == 200 || !daemon->running(); }, 60s);
     }
 

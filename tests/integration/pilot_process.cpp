@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <regex>
 #include <sstream>
 
 namespace s1pilot::integration {
@@ -28,7 +29,10 @@ std::string canary() {
            "-" + hex.substr(20);
 }
 
-pilot::pilot(const fs::path& dir) : dir_(dir), token_(canary()), admin_token_(canary()), audit_key_(canary()) {
+pilot::pilot(const fs::path& dir) : pilot(dir, canary()) {}
+
+pilot::pilot(const fs::path& dir, std::string token)
+    : dir_(dir), token_(std::move(token)), admin_token_(canary()), audit_key_(canary()) {
     fs::create_directories(dir_ / "playbooks");
     // Written now, so that whatever a test runs (validate, audit verify, a configuration of its
     // own) can name them; read from files, as credentials are in production (LoadCredential=).
@@ -66,8 +70,9 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
     if (console.playbook_dir) y << " " << console.playbook_dir->string();
     y << "\n";
     for (const auto& p : playbooks) y << "  - " << p.string() << "\n";
-    y << "state: " << state_path().string() << "\n"
-      << "audit:\n"
+    y << "state: " << (console.state.empty() ? state_path().string() : console.state) << "\n";
+    if (console.state_password_file) y << "state_password: {file: " << console.state_password_file->string() << "}\n";
+    y << "audit:\n"
       << "  path: " << audit_path().string() << "\n"
       << "  hmac_key: {file: " << audit_key_file().string() << "}\n"
       << "admin:\n"
@@ -76,7 +81,8 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
     y << "retry: " << console.retry
       << "\n"
       // debug: the more s1pilot says, the more places the canary could leak into.
-      << "log: {level: debug, format: text}\n";
+      << "log: {level: debug, format: text}\n"
+      << console.extra_yaml;
     write_text(config_path(), y.str());
 }
 
@@ -177,6 +183,20 @@ std::vector<secret_leak> pilot::secrets_written() const {
 
 void pilot::expect_token_never_written() const {
     for (const auto& leak : secrets_written()) ADD_FAILURE() << "the " << leak.secret << " appears in " << leak.file;
+}
+
+std::uint16_t admin_port_of(child_process& daemon, std::chrono::milliseconds timeout) {
+    const std::regex listening("admin listener ready.*listen=127\\.0\\.0\\.1:([0-9]+)");
+    std::uint16_t port = 0;
+    wait_until(
+        [&] {
+            std::smatch m;
+            const auto err = daemon.stderr_text();
+            if (std::regex_search(err, m, listening)) port = static_cast<std::uint16_t>(std::stoi(m[1]));
+            return port != 0 || !daemon.running();
+        },
+        timeout);
+    return port;
 }
 
 std::string text_of(const json::object& record, std::string_view field) {

@@ -30,6 +30,12 @@ struct console_settings {
     std::optional<fs::path> audit_file{};
     /// `http://HOST:PORT` of a CONNECT proxy to reach the console through.
     std::string proxy{};
+    /// The `state:` value instead of `<dir>/state.db` (a postgresql:// URI), and the file of its
+    /// password (mode 0600).
+    std::string state{};
+    std::optional<fs::path> state_password_file{};
+    /// Top-level YAML added at the end (`cluster: ...`, `lease: ...`).
+    std::string extra_yaml{};
 };
 
 /// A secret s1pilot printed or wrote: which one, and where.
@@ -43,6 +49,8 @@ public:
     /// Files go into `dir` (which must outlive the pilot); every secret is a fresh canary.
     explicit pilot(const fs::path& dir);
     /// Fails the test when a secret was written (secrets_written()).
+    /// Files go into `dir`, with this console token (instances sharing one console and s1sim).
+    pilot(const fs::path& dir, std::string token);
     ~pilot();
     pilot(const pilot&) = delete;
     pilot& operator=(const pilot&) = delete;
@@ -101,6 +109,10 @@ private:
 
 /// `CANARY-` and a random version-4 UUID.
 std::string canary();
+
+/// The admin listener's port of a started `s1pilot run` (listening on port 0), read from the line
+/// it logs; 0 when it did not say within `timeout` or exited first.
+std::uint16_t admin_port_of(child_process& daemon, std::chrono::milliseconds timeout = 60s);
 
 /// `field` of a record as text ("" when absent or not a string).
 std::string text_of(const boost::json::object& record, std::string_view field);

@@ -89,6 +89,8 @@ std::vector<journal_entry> sim_process::requests() const {
         e.status = static_cast<int>(o.at("status").to_number<std::int64_t>());
         e.fault = string_or_empty(o, "fault");
         e.tls = string_or_empty(o, "tls");
+        if (const auto* at = o.if_contains("receivedNs"); at != nullptr && at->is_number())
+            e.received_ns = at->to_number<std::int64_t>();
         out.push_back(std::move(e));
     }
     return out;

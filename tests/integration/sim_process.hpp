@@ -40,6 +40,9 @@ struct journal_entry {
     int status = 0;
     std::string fault;  ///< empty when none was injected
     std::string tls;    ///< the TLS version the request came over (`TLSv1.3`)
+    /// When s1sim had read the request's headers, CLOCK_MONOTONIC nanoseconds (steady_clock on
+    /// Linux, so comparable with the test's own instants); 0 when the journal had none.
+    std::int64_t received_ns = 0;
 };
 
 class sim_process {

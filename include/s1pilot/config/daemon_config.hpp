@@ -74,6 +74,16 @@ struct log_config {
     log_format format = log_format::json;
 };
 
+/// Leadership among instances that share a PostgreSQL ledger (DESIGN §9).
+struct lease_config {
+    /// A standby tries to take the cluster's lock this often; a lost session is reopened this often.
+    std::chrono::milliseconds retry = defaults::lease_retry;
+    /// A row left pending by another instance (or an earlier session) is reconciled only once the
+    /// call deadline and this much more have passed since it was written.
+    std::chrono::milliseconds grace = defaults::lease_grace;
+    bool operator==(const lease_config&) const = default;
+};
+
 struct daemon_config {
     std::filesystem::path file;                      ///< the configuration file this came from
     std::map<std::string, console_config> consoles;  ///< at least one
@@ -88,6 +98,10 @@ struct daemon_config {
     std::string state_uri;
     std::optional<secret_source> state_password_source;  ///< `state_password:`; only with state_uri
     secret state_password;                               ///< filled when secrets are read
+    /// Instances on one PostgreSQL ledger with the same cluster name compete for one lock; the
+    /// holder is active. Shards of many consoles use one name each. Accepted, and moot, on SQLite.
+    std::string cluster{defaults::cluster};
+    lease_config lease;
     audit_config audit;
     admin_config admin;
     retry_config retry;

@@ -16,6 +16,14 @@
 // Fail closed: when a ledger or audit write fails, nothing more is sent, the engine turns
 // not-ready (ready() false, reason() says why) and refuses runs; it retries a write every
 // options.recovery_interval and turns ready again by itself when one succeeds.
+//
+// Leadership (DESIGN §9, leadership.hpp): with a shared ledger (services.lock), only the instance
+// holding the cluster's lock acts. The others are standby: not ready ("standby: ..."), they
+// schedule nothing, refuse triggers and send nothing, and try the lock every lease.retry. The
+// active checks its session every options.lease_check_every; when it is lost, nothing more is
+// sent (calls waiting to be sent are dropped), the instance turns standby, reopens a session and
+// competes again. A row left pending by another instance or an earlier session is decided only
+// once options.call_deadline + lease.grace have passed since it was written.
 
 #include "s1pilot/audit/writer.hpp"
 #include "s1pilot/config/daemon_config.hpp"
@@ -23,12 +31,14 @@
 #include "s1pilot/config/playbook.hpp"
 #include "s1pilot/core/clock.hpp"
 #include "s1pilot/core/metrics.hpp"
+#include "s1pilot/engine/leadership.hpp"
 #include "s1pilot/engine/report.hpp"
 #include "s1pilot/engine/schedule.hpp"
 #include "s1pilot/engine/status.hpp"
 #include "s1pilot/net/transport.hpp"
 #include "s1pilot/s1/client.hpp"
 #include "s1pilot/state/ledger.hpp"
+#include "s1pilot/state/lock_session.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -74,6 +84,9 @@ struct engine_services {
     s1::random_source random;                   ///< empty: seeded; also drives the schedule's splay
     core::metrics_registry* metrics = nullptr;  ///< where the engine's metrics go; null: a private registry
     progress_sink progress;                     ///< empty: no progress is reported
+    /// The shared ledger's lock and session (the PostgreSQL ledger itself): leadership among the
+    /// instances of `config.cluster`. Null: a ledger of this instance alone, always active.
+    state::lock_session* lock = nullptr;
 };
 
 /// What start_run did with a trigger.
@@ -116,6 +129,13 @@ struct engine_options {
     std::chrono::milliseconds stale_pending_after = config::defaults::stale_pending_after;
     /// After failing closed, a write is retried this often; readiness returns when one succeeds.
     std::chrono::milliseconds recovery_interval = config::defaults::recovery_interval;
+    /// Every attempt and wait of one call, from its intent on: the consoles' clients end a call
+    /// by then, so a POST guarded by a row is over this long after the row was written.
+    std::chrono::milliseconds call_deadline = config::defaults::call_deadline;
+    /// With a shared ledger: the active checks its session this often, and a check unanswered
+    /// for lease_check_timeout is a lost session.
+    std::chrono::milliseconds lease_check_every = config::defaults::lease_check_every;
+    std::chrono::milliseconds lease_check_timeout = config::defaults::lease_check_timeout;
 };
 
 /// What start-up reconciliation found.
@@ -124,7 +144,9 @@ struct reconcile_report {
     std::size_t done = 0;       ///< the effect was present (or a resend succeeded)
     std::size_t failed = 0;     ///< marked failed (absent and not resent, or a resend failed)
     std::size_t undecided = 0;  ///< could not be read: left pending for the next attempt
+    std::size_t deferred = 0;   ///< another instance's rows too young to decide yet (left pending)
     std::string error;          ///< set when reconciliation could not run (ledger or audit failure)
+    bool standby = false;       ///< a shared ledger whose lock another instance holds: nothing was done
     bool ok() const noexcept { return error.empty(); }
 };
 
@@ -141,6 +163,9 @@ public:
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
 
+    /// With a shared ledger, first tries once to take the cluster's lock: taken, the rows are
+    /// reconciled as below (another instance's too young ones are left for later); not taken, the
+    /// engine is standby and the report says so (nothing is done).
     /// Reconciles every ledger row left `pending` (a crash, a kill, a lost answer) before anything
     /// else runs: reads the threats, marks done what took effect, resends what did not when its
     /// playbook is still loaded with the action and the same scope, is enforcing, and the row is
@@ -170,8 +195,14 @@ public:
     boost::asio::awaitable<std::vector<run_report>> run_all(std::vector<std::string> names, std::string source);
 
     /// Starts polling every playbook with `trigger.every` (first run after a random splay), and
-    /// the confirmation follow-up.
+    /// the confirmation follow-up. With a shared ledger, also the lease loop; playbooks are then
+    /// polled only while this instance is active.
     void start_schedule();
+
+    /// One turn of the lease loop (what start_schedule's loop does every check or retry): try
+    /// the lock, check the session, or reopen it; take over or fence as the outcome says. A take-
+    /// over's reconciliation runs in the background (owned by the engine). No-op without a lock.
+    boost::asio::awaitable<void> lease_turn();
 
     /// Reads accepted mitigations and isolations back until the agents confirm them or `wait`
     /// passes (`s1pilot once --confirm-wait`; 0: no read, only the count). Never sends. The
@@ -213,9 +244,15 @@ public:
     /// `min_interval` (a scrape every few seconds costs nothing more).
     boost::asio::awaitable<void> refresh_metrics(std::chrono::milliseconds min_interval);
 
+    /// Writes succeed and, with a shared ledger, this instance is active.
     bool ready() const noexcept;
-    /// Why the engine is not ready (empty when it is).
-    const std::string& reason() const noexcept;
+    /// Why the engine is not ready (empty when it is): the failed write, or `standby: ...`, or
+    /// `taking over: ...`.
+    std::string reason() const;
+    /// Active, standby or taking over (always active without a shared ledger).
+    lease_role role() const noexcept;
+    /// Holds the cluster's lock (always true without a shared ledger): `s1pilot_leader`.
+    bool leading() const noexcept;
     std::size_t active_runs() const noexcept;
     /// The playbooks of the current snapshot (valid until the next reload).
     const std::vector<config::playbook>& playbooks() const noexcept;

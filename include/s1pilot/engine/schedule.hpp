@@ -27,6 +27,10 @@ class trigger_gate {
 public:
     /// True: start a run now (the gate is now running). False: coalesced into the next run.
     bool arrive(const trigger& t);
+    /// Takes the gate for work beside the runs (reconciling rows of the playbook that another
+    /// instance left pending): true when idle (the gate is now running, until finish()), false
+    /// when a run is going (nothing is queued: the caller comes back later).
+    bool try_enter();
     /// The running run ended. Returns the merged trigger to run next (the gate stays running),
     /// or nullopt (the gate is idle).
     std::optional<trigger> finish();

@@ -61,6 +61,9 @@ struct console_status {
 struct engine_status {
     bool ready = false;
     std::string reason;  ///< why not ready
+    /// `active`, `standby` or `taking over` (leadership.hpp); `active` without a shared ledger.
+    std::string role = "active";
+    std::string cluster;  ///< the cluster competed in; empty without a shared ledger
     std::uint64_t generation = 0;
     std::size_t active_runs = 0;
     std::vector<playbook_status> playbooks;

@@ -7,6 +7,7 @@
 
 #include "s1pilot/core/clock.hpp"
 #include "s1pilot/state/ledger.hpp"
+#include "s1pilot/state/lock_session.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -31,7 +32,7 @@ namespace detail {
 class postgres_database;
 }
 
-class postgres_ledger final : public ledger {
+class postgres_ledger final : public ledger, public lock_session {
 public:
     /// Connects with a libpq connection string: a URI (`postgresql://s1pilot@db.corp:5432/s1pilot`)
     /// or `key=value` pairs. The password is passed apart (empty: none, or libpq's own sources
@@ -81,7 +82,7 @@ public:
     /// `DB on HOST:PORT`: how messages name this database (no user, no password).
     const std::string& name() const noexcept;
 
-    // What leadership (DESIGN §9) will build on; the fencing logic itself is not here.
+    // Leadership (DESIGN §9) builds on these; its decisions are the engine's.
 
     /// `pg_try_advisory_lock(key)` on this ledger's session: true when the session now holds the
     /// lock (also when it already did: the lock counts), false when another session holds it.
@@ -92,8 +93,22 @@ public:
     /// back, because a new session would not hold the old one's advisory locks.
     [[nodiscard]] bool session_alive();
 
+    // lock_session: try_lock is try_advisory_lock; a check that times out closes the session;
+    // reconnect() opens a new one with the same connection string, password and options.
+    [[nodiscard]] result<bool> try_lock(std::int64_t key) override;
+    [[nodiscard]] result<void> check_session(std::chrono::milliseconds timeout) override;
+    [[nodiscard]] result<void> reconnect() override;
+    [[nodiscard]] bool connected() const noexcept override;
+
 private:
-    postgres_ledger(std::unique_ptr<detail::postgres_database> database, const core::clock& clock);
+    /// How the session was opened, to open the next one the same way.
+    struct session_settings {
+        std::string connection;
+        std::string password;
+        postgres_options options;
+    };
+    postgres_ledger(std::unique_ptr<detail::postgres_database> database, session_settings settings,
+                    const core::clock& clock);
     result<void> write_rows(const std::vector<action_row>& rows, action_status status, std::string_view reason);
     result<void> upsert_rows(const std::vector<action_row>& rows, action_status status, std::string_view reason,
                              std::int64_t now);
@@ -102,6 +117,7 @@ private:
                              core::timestamp confirm_by, std::int64_t now);
 
     std::unique_ptr<detail::postgres_database> database_;
+    session_settings settings_;
     const core::clock& clock_;
 };
 

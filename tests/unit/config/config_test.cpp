@@ -363,3 +363,49 @@ TEST_F(ConfigTest, TheStatePasswordIsReadLikeTheOtherSecrets) {
                                                 "S1PILOT_TEST_DB_PASSWORD")));
     std::filesystem::remove_all(dir);
 }
+
+TEST_F(ConfigTest, ClusterAndLeaseHaveDefaultsAndTakeValues) {
+    const std::string head = "consoles: {prod: {url: https://x.sentinelone.net, token: {env: T}}}\nplaybooks: []\n";
+    std::vector<core::diagnostic> d;
+    auto c = parse_config(head, "s1pilot.yaml", d);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->cluster, "default");
+    EXPECT_EQ(c->lease, (lease_config{2s, 5s}));
+
+    c = parse_config(
+        head + "state: postgresql://s1pilot@db.corp/s1pilot\ncluster: emea-1\nlease: {retry: 500ms, grace: 30s}\n",
+        "s1pilot.yaml", d);
+    ASSERT_TRUE(c) << fixtures::messages(d, "").front();
+    EXPECT_EQ(c->cluster, "emea-1");
+    EXPECT_EQ(c->lease, (lease_config{500ms, 30s}));
+
+    // Accepted with SQLite too (one machine: the file lock already keeps a second daemon off).
+    c = parse_config(head + "cluster: lab\nlease: {retry: 1s}\n", "s1pilot.yaml", d);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->lease, (lease_config{1s, 5s}));
+    EXPECT_EQ(fixtures::messages(d, ""), std::vector<std::string>{});
+}
+
+TEST_F(ConfigTest, BadClusterAndLeaseValuesNameTheirPlace) {
+    const std::string head = "consoles: {prod: {url: https://x.sentinelone.net, token: {env: T}}}\nplaybooks: []\n";
+    auto problems = [&](const std::string& tail) {
+        std::vector<core::diagnostic> d;
+        EXPECT_FALSE(parse_config(head + tail, "s1pilot.yaml", d)) << tail;
+        return fixtures::messages(d, "");
+    };
+    EXPECT_THAT(problems("cluster: \"emea 1\"\n"),
+                ElementsAre("s1pilot.yaml:3:10: cluster: expected a name of 1 to 64 letters, digits, '-', '_' or "
+                            "'.', not \"emea 1\""));
+    EXPECT_THAT(problems("cluster: [a]\n"), ElementsAre(::testing::StartsWith("s1pilot.yaml:3:10: cluster: expected")));
+    EXPECT_THAT(problems("lease: {retry: 10ms}\n"),
+                ElementsAre("s1pilot.yaml:3:16: lease.retry: 10ms is out of range: from 100ms to 1m"));
+    EXPECT_THAT(problems("lease: {retry: 2s, grace: 1h}\n"),
+                ElementsAre("s1pilot.yaml:3:27: lease.grace: 1h is too long: the maximum is 10m"));
+    EXPECT_THAT(problems("lease:\n  retry: 2s\n  gace: 5s\n"),
+                ElementsAre("s1pilot.yaml:5:3: unknown key \"gace\" in lease; did you mean \"grace\"?"));
+    EXPECT_THAT(problems("lease: 2s\n"),
+                ElementsAre(::testing::StartsWith("s1pilot.yaml:3:8: lease: expected a mapping like {retry: 2s, "
+                                                  "grace: 5s}")));
+    EXPECT_THAT(problems("lease: {retry: soon}\n"),
+                ElementsAre(::testing::StartsWith("s1pilot.yaml:3:16: lease.retry:")));
+}

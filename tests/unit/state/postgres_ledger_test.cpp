@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
+#include <libpq-fe.h>
 #include <set>
 #include <thread>
 
@@ -204,4 +206,73 @@ TEST_F(PostgresLedger, ALostSessionIsReportedAndNeverQuietlyReplaced) {
     EXPECT_THAT(marked.error().message, HasSubstr("state database " + database_ + " on "));
     EXPECT_FALSE(ledger->session_alive()) << "a failed call does not reconnect either";
     EXPECT_FALSE(ledger->integrity_check());
+}
+
+TEST_F(PostgresLedger, ACheckedSessionThatIsLostStaysLostUntilReconnected) {
+    auto ledger = open().value();
+    state::lock_session& session = *ledger;
+    EXPECT_TRUE(session.connected());
+    EXPECT_TRUE(session.check_session(500ms));
+    ASSERT_TRUE(session.try_lock(7).value());
+    admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND usename = 's1pilot'");
+    auto checked = session.check_session(500ms);
+    ASSERT_FALSE(checked);
+    EXPECT_THAT(checked.error().message, HasSubstr("state database " + database_ + " on "));
+    EXPECT_THAT(checked.error().message, HasSubstr("checking the session: the connection to the server was lost"));
+    EXPECT_FALSE(session.connected());
+    // Nothing goes through a lost session, not even what would succeed on a new one.
+    auto marked = ledger->mark_pending({row("t1")});
+    ASSERT_FALSE(marked);
+    EXPECT_THAT(marked.error().message, HasSubstr("the connection to the server was lost"));
+    EXPECT_FALSE(session.try_lock(7));
+    EXPECT_FALSE(ledger->find("contain", "mitigate:kill", "t1"));
+
+    ASSERT_TRUE(session.reconnect());
+    EXPECT_TRUE(session.connected());
+    EXPECT_TRUE(session.check_session(500ms));
+    ASSERT_TRUE(ledger->mark_pending({row("t1")}));
+    EXPECT_EQ(ledger->find("contain", "mitigate:kill", "t1").value()->status, state::action_status::pending);
+    EXPECT_TRUE(session.try_lock(7).value()) << "the old session's lock went with it";
+}
+
+TEST_F(PostgresLedger, ReconnectingDropsTheLocksOfTheOldSession) {
+    auto first = open().value();
+    auto second = open().value();
+    ASSERT_TRUE(first->try_lock(9).value());
+    ASSERT_FALSE(second->try_lock(9).value());
+    ASSERT_TRUE(first->reconnect());
+    bool taken = false;
+    for (auto deadline = std::chrono::steady_clock::now() + 10s; !taken && std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(20ms))
+        taken = second->try_lock(9).value();
+    EXPECT_TRUE(taken);
+    EXPECT_FALSE(first->try_lock(9).value()) << "the new session does not inherit the lock";
+}
+
+TEST_F(PostgresLedger, ACheckOfAServerThatDoesNotAnswerEndsInTimeAndClosesTheSession) {
+    auto ledger = open().value();
+    ASSERT_TRUE(ledger->check_session(2s));
+    // The session's server process is stopped (SIGSTOP), as a server that no longer answers.
+    PGconn* admin_session = PQconnectdb(server_->admin_uri(database_).c_str());
+    PGresult* found = PQexec(admin_session,
+                             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = "
+                             "'s1pilot'");
+    ASSERT_EQ(PQresultStatus(found), PGRES_TUPLES_OK);
+    ASSERT_EQ(PQntuples(found), 1);
+    const pid_t backend = static_cast<pid_t>(std::stol(PQgetvalue(found, 0, 0)));
+    PQclear(found);
+    PQfinish(admin_session);
+    ASSERT_EQ(::kill(backend, SIGSTOP), 0);
+    const auto start = std::chrono::steady_clock::now();
+    auto checked = ledger->check_session(300ms);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ::kill(backend, SIGCONT);
+    ASSERT_FALSE(checked);
+    EXPECT_THAT(checked.error().message, HasSubstr("checking the session: the server did not answer within 300 ms"));
+    EXPECT_GE(took, 300ms);
+    EXPECT_LT(took, 2s) << "bounded by the timeout, not by the kernel's keepalives";
+    EXPECT_FALSE(ledger->connected()) << "a session that did not answer is closed, never reused";
+    EXPECT_FALSE(ledger->probe_write());
 }

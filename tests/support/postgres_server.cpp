@@ -122,25 +122,17 @@ struct postgres_server::impl {
             ::close(control_pipe[1]);
             ::close(status_pipe[0]);
             for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT}) std::signal(s, SIG_IGN);
-            pid_t server = ::fork();
-            if (server == 0)
-                become_and_exec(who, dir / "server.log",
-                                {(bin / "postgres").string(), "-D", (dir / "data").string(), "-k", dir.string(), "-p",
-                                 port, "-c", "listen_addresses=", "-c", "fsync=on", "-c", "synchronous_commit=on", "-c",
-                                 "max_connections=40", "-c", "shared_buffers=16MB"});
-            bool running = server > 0;
-            for (;;) {
-                pollfd p{control_pipe[0], POLLIN, 0};
-                int ready = ::poll(&p, 1, 100);
-                if (ready > 0) break;  // EOF: our parent is done or dead
-                int st = 0;
-                if (running && ::waitpid(server, &st, WNOHANG) == server) {
-                    running = false;
-                    [[maybe_unused]] auto n = ::write(status_pipe[1], &st, sizeof st);
-                }
-            }
-            if (running) {
-                // Immediate shutdown: no shutdown checkpoint, the directory is thrown away next.
+            auto start_server = [&] {
+                pid_t server = ::fork();
+                if (server == 0)
+                    become_and_exec(who, dir / "server.log",
+                                    {(bin / "postgres").string(), "-D", (dir / "data").string(), "-k", dir.string(),
+                                     "-p", port, "-c", "listen_addresses=", "-c", "fsync=on", "-c",
+                                     "synchronous_commit=on", "-c", "max_connections=40", "-c", "shared_buffers=16MB"});
+                return server;
+            };
+            // Immediate shutdown: no shutdown checkpoint, as a crash; bounded, then SIGKILL.
+            auto stop_server = [](pid_t server) {
                 ::kill(server, SIGQUIT);
                 int st = 0;
                 bool gone = false;
@@ -152,7 +144,32 @@ struct postgres_server::impl {
                     ::kill(server, SIGKILL);
                     ::waitpid(server, &st, 0);
                 }
+            };
+            pid_t server = start_server();
+            bool running = server > 0;
+            for (;;) {
+                pollfd p{control_pipe[0], POLLIN, 0};
+                if (::poll(&p, 1, 100) > 0) {
+                    // A command ('q': stop the server, 's': start it again), or EOF: our parent
+                    // is done or dead.
+                    char command = 0;
+                    if (::read(control_pipe[0], &command, 1) != 1) break;
+                    if (command == 'q' && running) {
+                        stop_server(server);
+                        running = false;
+                    } else if (command == 's' && !running) {
+                        server = start_server();
+                        running = server > 0;
+                    }
+                    continue;
+                }
+                int st = 0;
+                if (running && ::waitpid(server, &st, WNOHANG) == server) {
+                    running = false;
+                    [[maybe_unused]] auto n = ::write(status_pipe[1], &st, sizeof st);
+                }
             }
+            if (running) stop_server(server);
             std::error_code ignored;
             fs::remove_all(dir, ignored);
             ::_exit(0);
@@ -163,11 +180,10 @@ struct postgres_server::impl {
         control = control_pipe[1];
 
         // Ready when it accepts connections; bounded, and cut short if postgres exits.
-        const std::string conninfo = "host=" + dir.string() + " port=" + port + " user=postgres dbname=postgres";
         const auto deadline = std::chrono::steady_clock::now() + 30s;
         std::string outcome = "did not accept connections within 30 s:" + tail(dir / "server.log");
         while (std::chrono::steady_clock::now() < deadline) {
-            if (PQping(conninfo.c_str()) == PQPING_OK) {
+            if (PQping(conninfo().c_str()) == PQPING_OK) {
                 outcome.clear();
                 break;
             }
@@ -179,6 +195,19 @@ struct postgres_server::impl {
         }
         ::close(status_pipe[0]);
         return outcome;
+    }
+
+    std::string conninfo() const { return "host=" + dir.string() + " port=" + port + " user=postgres dbname=postgres"; }
+
+    // Asks the watchdog to stop or start the server, then waits (bounded) for it to answer or not.
+    bool command(char what, PGPing wanted) {
+        if (control < 0 || ::write(control, &what, 1) != 1) return false;
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (PQping(conninfo().c_str()) == wanted) return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
     }
 
     void shut_down() {
@@ -279,6 +308,14 @@ postgres_server* postgres_server::get(std::string& reason) {
 
 void postgres_server::stop() {
     instance().reset();
+}
+
+bool postgres_server::stop_server() {
+    return impl_->command('q', PQPING_NO_RESPONSE);
+}
+
+bool postgres_server::start_server() {
+    return impl_->command('s', PQPING_OK);
 }
 
 std::string postgres_server::create_database() {

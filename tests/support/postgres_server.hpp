@@ -9,6 +9,9 @@
 // The server refuses to run as root, so a root test binary (CI) runs initdb and postgres as the
 // `postgres` user that the Debian package creates (or `nobody`), owning the directory.
 //
+// A test may stop the server and start it again (a database that goes away during a run); the
+// watchdog does both, so that it still owns the server it must stop at the end.
+//
 // Each test takes a fresh database, owned by a role `s1pilot` that logs in with a password
 // (scram-sha-256), so the ledger's password path is the one exercised. The superuser `postgres`
 // logs in without one (trust, on the socket only) for the tests' own set-up.
@@ -36,6 +39,12 @@ public:
     static const std::string& password();
     /// Runs SQL as the superuser in `database`; returns the server's message, empty on success.
     std::string exec(const std::string& database, const std::string& sql) const;
+
+    /// Stops the server at once (immediate shutdown, as a crash: every session ends), keeping its
+    /// data, and waits (bounded) until it no longer answers. False when it still answers.
+    bool stop_server();
+    /// Starts it again on the same data and waits (at most 30 s) until it answers.
+    bool start_server();
 
     struct impl;
     explicit postgres_server(std::unique_ptr<impl> state);
