@@ -22,6 +22,7 @@ void write_entry(json_writer& w, const journal_entry& e) {
         w.member_null("receivedNs");
     else
         w.member_number("receivedNs", e.received_ns);
+    w.member_number("delayMs", static_cast<std::int64_t>(e.delay.count()));
     w.end_object();
 }
 
