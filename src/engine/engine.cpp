@@ -72,6 +72,7 @@ std::variant<detail::session_ptr, std::string> make_session(engine::impl& state,
     pacing.pacing_margin = config::defaults::pacing_margin;
     pacing.decrease_factor = config::defaults::throttle_decrease;
     pacing.recovery_step = config::defaults::throttle_recovery_step;
+    pacing.probe_step = config::defaults::throttle_probe_step;
     // retry.cap "caps Retry-After too": the pause a 429 imposes on every caller obeys it as well.
     pacing.max_pause = retry.cap;
     session->read = std::make_unique<policy::rate_limiter>(

@@ -109,8 +109,9 @@ void client::throttled(policy::rate_limiter& limiter, const net::request& req,
     limiter.on_throttled(now, retry_after);
     if (!settings_.observe.throttled) return;
     const auto query = req.target.find('?');
-    settings_.observe.throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query), retry_after,
-                            duration_cast<milliseconds>(limiter.paused_for(now)), limiter.current_rate(now)});
+    settings_.observe.throttled({std::string(net::to_string(req.method)) + " " + req.target.substr(0, query),
+                                 retry_after, duration_cast<milliseconds>(limiter.paused_for(now)),
+                                 limiter.current_rate(now)});
 }
 
 asio::awaitable<call_result<net::response>> client::execute(net::request req) {
@@ -172,11 +173,14 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
         out.attempts.push_back(record);
         if (settings_.observe.attempted) {
             const std::string_view target(req.target);
-            settings_.observe.attempted({!idempotent, target.substr(0, target.find('?')), static_cast<int>(record.http_status),
-                                         now - sent_at, record.error});
+            settings_.observe.attempted({!idempotent, target.substr(0, target.find('?')),
+                                         static_cast<int>(record.http_status), now - sent_at, record.error});
         }
 
-        if (what.outcome == policy::outcome::throttled) throttled(limiter, req, what.retry_after, now);
+        if (what.outcome == policy::outcome::throttled)
+            throttled(limiter, req, what.retry_after, now);
+        else if (answer)
+            limiter.on_accepted();  // the console took it: part of the measure of what it takes
         if (what.outcome == policy::outcome::success) {
             out.status = call_status::success;
             out.value = std::move(*answer);
