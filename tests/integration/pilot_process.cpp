@@ -32,11 +32,11 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
     write_text(token_file(), token_);
     fs::permissions(token_file(), fs::perms::owner_read | fs::perms::owner_write);
     if (console.ca_file) y << "    ca_file: " << console.ca_file->string() << "\n";
-    // Generous rates: these tests are about what is sent, not about pacing.
     y << "    rate_limits:\n"
-      << "      read: {rate: 200, burst: 400}\n"
-      << "      write: {rate: 200, burst: 400}\n"
-      << "    timeouts: {connect: 5s, request: " << console.request_timeout << "}\n"
+      << "      read: " << console.read_limit << "\n"
+      << "      write: " << console.write_limit << "\n"
+      << "    timeouts: {connect: 5s, request: " << console.request_timeout << ", call: " << console.call_timeout
+      << "}\n"
       << "    batch_size: " << console.batch_size << "\n"
       << "playbooks:";
     if (console.playbook_dir) y << " " << console.playbook_dir->string();
@@ -48,8 +48,7 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
       << "admin:\n"
       << "  listen: 127.0.0.1:0\n";
     if (console.admin_token_file) y << "  token: {file: " << console.admin_token_file->string() << "}\n";
-    y
-      << "retry: " << console.retry
+    y << "retry: " << console.retry
       << "\n"
       // debug: the more s1pilot says, the more places the canary could leak into.
       << "log: {level: debug, format: text}\n";

@@ -28,6 +28,7 @@ struct sim_options {
     /// writes its CA to `ca.pem` in the directory.
     fs::path cert_file{}, key_file{}, ca_file{};
     std::string host_name = "127.0.0.1";  ///< the name the admin client expects in the certificate
+    std::uint16_t port = 0;               ///< 0: a free port s1sim picks
     std::vector<std::string> extra_args{};
 };
 
@@ -37,6 +38,10 @@ struct journal_entry {
     std::string method, path, query, body;
     int status = 0;
     std::string fault;  ///< empty when none was injected
+    /// CLOCK_MONOTONIC (std::chrono::steady_clock) nanoseconds when s1sim had read the headers.
+    std::int64_t received_ns = 0;
+    /// How long s1sim held the answer after handling the request (latency fault, a 429's hold).
+    std::int64_t delay_ms = 0;
 };
 
 class sim_process {
