@@ -32,20 +32,6 @@ using std::chrono::milliseconds;
 const std::string threats_path = std::string(api_prefix) + "/threats";
 const std::string kill_path = std::string(api_prefix) + "/threats/mitigate/kill";
 
-std::int64_t monotonic_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-double seconds(std::int64_t ns) {
-    return static_cast<double>(ns) / 1e9;
-}
-
-// When s1sim's answer to a request was due to leave: its headers read, plus the hold.
-std::int64_t answered_ns(const journal_entry& e) {
-    return e.received_ns + e.delay_ms * 1'000'000;
-}
-
 // Seconds from each answer to the arrival of the attempt after it.
 std::vector<double> gaps(const std::vector<journal_entry>& attempts) {
     std::vector<double> out;
@@ -171,10 +157,10 @@ TEST(Faults, AlwaysUnavailableAWriteIsSentExactlyMaxAttemptsTimesEachAfterAReadB
     ASSERT_TRUE(s.sim->started());
     // A kill, then three more actions, on threats without any mitigation yet: the kill's effect is
     // absent at every read-back, and the later actions are left out once it failed (on_error: stop).
-    const auto ids = unmitigated_ids(dataset(s.sim->dump()), 5);
+    const auto fresh = s.fixture_on_fresh_threats("crash.yaml", 5);
+    const auto& file = fresh.first;
+    const auto& ids = fresh.second;
     ASSERT_EQ(ids.size(), 5u);
-    const auto file = s.fixture("crash.yaml");
-    ASSERT_NO_FATAL_FAILURE(fill_ids(file, ids));
     auto console = s.console();
     console.retry = "{max_attempts: 4, base: 100ms, cap: 1s}";
     s.s1pilot.write_config(console, {file});

@@ -24,15 +24,6 @@ namespace {
 const std::string kill_path = std::string(api_prefix) + "/threats/mitigate/kill";
 const std::string notes_path = std::string(api_prefix) + "/threats/notes";
 
-std::int64_t monotonic_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-double seconds(std::int64_t ns) {
-    return static_cast<double>(ns) / 1e9;
-}
-
 bool same_request(const journal_entry& a, const journal_entry& b) {
     return a.method == b.method && a.path == b.path && a.query == b.query && a.body == b.body;
 }
@@ -47,10 +38,10 @@ bool all_applied(const std::vector<journal_entry>& posts, const std::vector<std:
 TEST(Faults, RetriesStayWithinTheBudgetDuringAnOutageAndTheWorkCompletesSoonAfter) {
     scenario s;
     ASSERT_TRUE(s.sim->started());
-    const auto ids = unmitigated_ids(dataset(s.sim->dump()), 20);
+    const auto fresh = s.fixture_on_fresh_threats("outage.yaml", 20);
+    const auto& file = fresh.first;
+    const auto& ids = fresh.second;
     ASSERT_EQ(ids.size(), 20u);
-    const auto file = s.fixture("outage.yaml");
-    ASSERT_NO_FATAL_FAILURE(fill_ids(file, ids));
     auto console = s.console(5);  // 8 POSTs of 5 threats, one a second at most: still going at the outage
     console.write_limit = "{rate: 5, burst: 1}";
     // Without a budget, every call would try 50 times, 0-200 ms apart: about 10 retries a second.
@@ -64,9 +55,10 @@ TEST(Faults, RetriesStayWithinTheBudgetDuringAnOutageAndTheWorkCompletesSoonAfte
         << daemon->stderr_text();
     const auto outage_from = monotonic_ns();
     s.sim->set_faults("status503=1");
-    std::this_thread::sleep_for(15s);  // the outage itself, not a wait for something to happen
-    const auto healed_at = monotonic_ns();
+    std::this_thread::sleep_for(15s);       // the outage itself, not a wait for something to happen
+    const auto healed_at = monotonic_ns();  // recovery counts from before the heal...
     s.sim->set_faults("");
+    const auto outage_to = monotonic_ns();  // ...the outage lasts until after it
     ASSERT_TRUE(daemon->running()) << daemon->stderr_text();
     ASSERT_TRUE(wait_until([&] { return all_applied(s.sim->posts(), ids); }, 60s))
         << "the work did not complete within 60 s of the heal\n"
@@ -86,7 +78,7 @@ TEST(Faults, RetriesStayWithinTheBudgetDuringAnOutageAndTheWorkCompletesSoonAfte
         previous = &r;
     }
     const std::size_t retries = refused - calls;
-    const double outage = seconds(healed_at - outage_from);
+    const double outage = seconds(outage_to - outage_from);
     const double allowed = config::defaults::retry_budget_max + config::defaults::retry_budget_per_second * outage +
                            config::defaults::retry_budget_ratio * static_cast<double>(calls);
     std::printf(

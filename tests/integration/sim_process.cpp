@@ -24,6 +24,11 @@ std::int64_t number_or_zero(const json::object& o, std::string_view key) {
 
 }  // namespace
 
+std::int64_t monotonic_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 sim_process::sim_process(const fs::path& dir, std::string token, sim_options options) {
     static std::atomic<int> counter{0};
     const std::string stem = "s1sim-" + std::to_string(++counter);

@@ -44,6 +44,17 @@ struct journal_entry {
     std::int64_t delay_ms = 0;
 };
 
+/// Now on the clock of journal_entry::received_ns, in nanoseconds.
+std::int64_t monotonic_ns();
+/// Nanoseconds as seconds, for figures.
+inline double seconds(std::int64_t ns) {
+    return static_cast<double>(ns) / 1e9;
+}
+/// When s1sim's answer to a request was due to leave: its headers read, plus the hold.
+inline std::int64_t answered_ns(const journal_entry& e) {
+    return e.received_ns + e.delay_ms * 1'000'000;
+}
+
 class sim_process {
 public:
     /// Starts s1sim with files in `dir` (named `s1sim-<n>.*` so several can share a directory)
