@@ -254,6 +254,9 @@ std::optional<console_config> parse_console(reader& r, const entry& e, const std
             if (const entry* q = t.find("request")) {
                 if (auto d = read_duration(r, q->value, path + ".timeouts.request")) out.request_timeout = *d;
             }
+            if (const entry* a = t.find("call")) {
+                if (auto d = read_duration(r, a->value, path + ".timeouts.call")) out.call_timeout = *d;
+            }
         }
     }
     if (const entry* batch = fields.find("batch_size")) {

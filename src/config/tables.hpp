@@ -59,7 +59,7 @@ inline constexpr std::array<std::string_view, 7> console_keys{"url",         "to
                                                               "rate_limits", "timeouts", "batch_size"};
 inline constexpr std::array<std::string_view, 2> rate_limits_keys{"read", "write"};
 inline constexpr std::array<std::string_view, 2> rate_keys{"rate", "burst"};
-inline constexpr std::array<std::string_view, 2> timeouts_keys{"connect", "request"};
+inline constexpr std::array<std::string_view, 3> timeouts_keys{"connect", "request", "call"};
 inline constexpr std::array<std::string_view, 4> audit_keys{"path", "rotate_size", "keep", "hmac_key"};
 inline constexpr std::array<std::string_view, 2> admin_keys{"listen", "token"};
 inline constexpr std::array<std::string_view, 3> retry_keys{"max_attempts", "base", "cap"};

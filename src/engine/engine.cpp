@@ -56,7 +56,7 @@ namespace {
 bool same_console(const config::console_config& a, const config::console_config& b) {
     return a.url == b.url && a.token.reveal() == b.token.reveal() && a.ca_file == b.ca_file && a.proxy == b.proxy &&
            a.read == b.read && a.write == b.write && a.connect_timeout == b.connect_timeout &&
-           a.request_timeout == b.request_timeout && a.batch_size == b.batch_size;
+           a.request_timeout == b.request_timeout && a.call_timeout == b.call_timeout && a.batch_size == b.batch_size;
 }
 
 /// A client for one console on its own transport, limits and budget.
@@ -72,15 +72,20 @@ std::variant<detail::session_ptr, std::string> make_session(engine::impl& state,
     pacing.pacing_margin = config::defaults::pacing_margin;
     pacing.decrease_factor = config::defaults::throttle_decrease;
     pacing.recovery_step = config::defaults::throttle_recovery_step;
+    pacing.probe_step = config::defaults::throttle_probe_step;
+    // retry.cap "caps Retry-After too": the pause a 429 imposes on every caller obeys it as well.
+    pacing.max_pause = retry.cap;
     session->read = std::make_unique<policy::rate_limiter>(
         policy::rate_settings{console.read.rate, static_cast<double>(console.read.burst)}, steady, pacing);
     session->write = std::make_unique<policy::rate_limiter>(
         policy::rate_settings{console.write.rate, static_cast<double>(console.write.burst)}, steady, pacing);
-    session->budget = std::make_unique<policy::retry_budget>(steady);
+    session->budget = std::make_unique<policy::retry_budget>(steady, config::defaults::retry_budget_ratio,
+                                                             config::defaults::retry_budget_per_second,
+                                                             config::defaults::retry_budget_max);
     s1::client_settings settings;
     settings.token = std::string(console.token.reveal());
     settings.retry = {retry.max_attempts, retry.base, retry.cap};
-    settings.call_deadline = state.options.call_deadline;
+    settings.call_deadline = console.call_timeout;
     // Shutting down, or the cluster's lock lost: nothing more is sent.
     settings.interrupted = [&state] { return !state.may_send(); };
     settings.observe = state.observers_for(console.name, session.get());

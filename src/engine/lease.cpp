@@ -9,6 +9,8 @@
 
 #include "engine_impl.hpp"
 
+#include <algorithm>
+
 namespace s1pilot::engine {
 
 namespace asio = boost::asio;
@@ -17,8 +19,12 @@ namespace {
 
 /// How long after it was written another instance's pending row is decided: its POST, if one
 /// left, has surely ended by then.
+/// The longest call deadline of the configured consoles counts, whichever console the row's
+/// POST went to (and never less than the engine's own).
 std::chrono::milliseconds decide_after(const engine::impl& s) {
-    return s.options.call_deadline + s.current->config.lease.grace;
+    auto deadline = s.options.call_deadline;
+    for (const auto& [name, console] : s.current->config.consoles) deadline = std::max(deadline, console.call_timeout);
+    return deadline + s.current->config.lease.grace;
 }
 
 }  // namespace

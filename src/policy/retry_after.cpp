@@ -61,7 +61,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view head
     auto when = parse_imf_fixdate(header);
     if (!when) return std::nullopt;
     if (*when <= now) return milliseconds{0};
-    return duration_cast<milliseconds>(*when - now);
+    // Rounded up: a retry a fraction of a millisecond before the date would be early.
+    return ceil<milliseconds>(*when - now);
 }
 
 }  // namespace s1pilot::policy

@@ -178,7 +178,10 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
                                          static_cast<int>(record.http_status), now - sent_at, record.error});
         }
 
-        if (what.outcome == policy::outcome::throttled) throttled(limiter, req, what.retry_after, now);
+        if (what.outcome == policy::outcome::throttled)
+            throttled(limiter, req, what.retry_after, now);
+        else if (answer)
+            limiter.on_accepted();  // the console took it: part of the measure of what it takes
         if (what.outcome == policy::outcome::success) {
             out.status = call_status::success;
             out.value = std::move(*answer);

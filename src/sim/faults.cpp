@@ -6,9 +6,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "json_writer.hpp"
+#include "rate_limit.hpp"
 
 namespace s1sim {
 namespace {
@@ -30,6 +32,7 @@ bool set_item(fault_config& c, std::string_view key, std::string_view value, std
     double* probability = key == "status500"           ? &c.status500
                           : key == "status502"         ? &c.status502
                           : key == "status503"         ? &c.status503
+                          : key == "status429"         ? &c.status429
                           : key == "reset"             ? &c.reset
                           : key == "drop_after_apply"  ? &c.drop_after_apply
                           : key == "latency_p"         ? &c.latency_p
@@ -59,6 +62,33 @@ bool set_item(fault_config& c, std::string_view key, std::string_view value, std
         }
         error = fmt::format("faults: {} must be a size such as 16KiB or 100MiB, at most {} (got '{}')", key,
                             body ? "4GiB" : "16MiB", value);
+    if (key == "retry_after") {
+        if (value.starts_with("date+")) {
+            std::chrono::milliseconds ahead{};
+            if (parse_millis(value.substr(5), ahead)) {
+                c.retry_after = value;
+                return true;
+            }
+            error = fmt::format("faults: retry_after=date+D needs a duration such as date+2s (got '{}')", value);
+            return false;
+        }
+        // Anything else is sent as it is, so it must be a header value: printable, one line.
+        const bool printable = std::all_of(value.begin(), value.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f; });
+        if (printable && value.size() <= 200) {
+            c.retry_after = value;
+            return true;
+        }
+        error = "faults: retry_after must be printable ASCII of at most 200 characters, or date+D";
+        return false;
+    }
+    if (key == "only") {
+        if (value == "all" || value == "reads" || value == "writes") {
+            c.only = value == "reads"    ? fault_target::reads
+                     : value == "writes" ? fault_target::writes
+                                         : fault_target::all;
+            return true;
+        }
+        error = fmt::format("faults: only must be reads, writes or all (got '{}')", value);
         return false;
     }
     if (key == "slow_body_chunk" || key == "seed") {
@@ -75,8 +105,9 @@ bool set_item(fault_config& c, std::string_view key, std::string_view value, std
         return false;
     }
     error = fmt::format(
-        "faults: unknown fault '{}' (known: status500, status502, status503, reset, drop_after_apply, latency, "
-        "latency_p, slow_body, slow_body_p, slow_body_chunk, mitigation_failed, huge_body, huge_header, seed)",
+        "faults: unknown fault '{}' (known: status500, status502, status503, status429, retry_after, only, reset, "
+        "drop_after_apply, latency, latency_p, slow_body, slow_body_p, slow_body_chunk, mitigation_failed, huge_body, "
+        "huge_header, seed)",
         key);
     return false;
 }
@@ -129,6 +160,9 @@ std::string faults_to_json(const fault_config& c) {
     w.key("status500").raw(fmt::format("{}", c.status500));
     w.key("status502").raw(fmt::format("{}", c.status502));
     w.key("status503").raw(fmt::format("{}", c.status503));
+    w.key("status429").raw(fmt::format("{}", c.status429));
+    w.member("retry_after", c.retry_after);
+    w.member("only", c.only == fault_target::reads ? "reads" : c.only == fault_target::writes ? "writes" : "all");
     w.key("reset").raw(fmt::format("{}", c.reset));
     w.key("drop_after_apply").raw(fmt::format("{}", c.drop_after_apply));
     w.member("latency", s1pilot::core::format_duration(c.latency));
@@ -151,8 +185,23 @@ std::string_view fault_plan::name() const noexcept {
         case 500: return "status500";
         case 502: return "status502";
         case 503: return "status503";
+        case 429: return "status429";
         default: return {};
     }
+}
+
+std::optional<std::string> injected_retry_after(const fault_config& c, s1pilot::core::timestamp now,
+                                                std::chrono::milliseconds& hold) {
+    using namespace std::chrono;
+    hold = milliseconds{0};
+    if (c.retry_after.empty()) return std::nullopt;
+    if (!c.retry_after.starts_with("date+")) return c.retry_after;
+    const auto ahead = s1pilot::core::parse_duration(std::string_view(c.retry_after).substr(5)).value_or(seconds{0});
+    const auto whole = ceil<seconds>(now);
+    // Rounded down: the hold ends at the whole second or less than a millisecond before it, so a
+    // client that honours the date waits at least `ahead` after the end of the hold.
+    hold = floor<milliseconds>(whole - now);
+    return http_date(whole + ahead);
 }
 
 bool draw_mitigation_failed(const fault_config& c, rng& r) {
@@ -167,6 +216,7 @@ fault_plan draw_faults(const fault_config& c, rng& r) {
     // One draw per kind, always in the same order, so a seed names one sequence of faults.
     const double reset = r.unit(), s500 = r.unit(), s502 = r.unit(), s503 = r.unit(), drop = r.unit(),
                  latency = r.unit(), slow = r.unit();
+    const double s429 = c.status429 > 0 ? r.unit() : 1.0;
     if (reset < c.reset)
         plan.reset = true;
     else if (s500 < c.status500)
@@ -175,6 +225,8 @@ fault_plan draw_faults(const fault_config& c, rng& r) {
         plan.status = 502;
     else if (s503 < c.status503)
         plan.status = 503;
+    else if (s429 < c.status429)
+        plan.status = 429;
     else if (drop < c.drop_after_apply)
         plan.drop_after_apply = true;
     if (c.latency.count() > 0 && latency < c.latency_p) plan.delay = c.latency;

@@ -26,6 +26,7 @@ void write_entry(json_writer& w, const journal_entry& e) {
         w.member_null("tls");
     else
         w.member("tls", e.tls);
+    w.member_number("delayMs", static_cast<std::int64_t>(e.delay.count()));
     w.end_object();
 }
 

@@ -3,6 +3,7 @@
 // appended as JSON lines to --journal. Tests of s1pilot assert the exact POSTs it sent from here,
 // so an entry is recorded for every request, faulted or not, including ones answered 401 or 429.
 
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -20,6 +21,9 @@ struct journal_entry {
     std::string fault;             ///< empty, or the fault injected (`reset`, `status503`, `drop_after_apply`...)
     std::int64_t received_ns = 0;  ///< http_request::received_ns; written as null when 0
     std::string tls{};             ///< http_request::tls_version; written as null when empty
+    /// How long the answer was held after the request was handled (the latency fault, the hold of
+    /// a `retry_after=date+D` 429): received_ns + delay is when the answer was due to leave.
+    std::chrono::milliseconds delay{0};
 };
 
 class journal {

@@ -1,5 +1,6 @@
 #include "rate_limit.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -86,6 +87,10 @@ std::optional<std::chrono::microseconds> rate_limiter::admit(bool write, token_b
 std::string retry_after_seconds(std::chrono::microseconds wait) {
     auto seconds = std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(wait).count());
     return std::to_string(seconds);
+}
+
+std::string http_date(s1pilot::core::timestamp t) {
+    return fmt::format("{:%a, %d %b %Y %H:%M:%S} GMT", std::chrono::floor<std::chrono::seconds>(t));
 }
 
 }  // namespace s1sim

@@ -3,6 +3,8 @@
 // request over the limit is answered 429 with Retry-After. Time is passed in (steady clock), so
 // the buckets are tested without sleeping.
 
+#include "s1pilot/core/time.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -55,5 +57,7 @@ private:
 
 /// Retry-After in whole seconds, rounded up (at least 1).
 std::string retry_after_seconds(std::chrono::microseconds wait);
+/// An HTTP-date (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) of `t`, rounded down to the second.
+std::string http_date(s1pilot::core::timestamp t);
 
 }  // namespace s1sim

@@ -148,7 +148,7 @@ http_response simulator::handle(const http_request& request) {
     if (!is_admin)
         journal_.record({0, now(), response.rqid, request.method, request.path, request.query, request.body,
                          response.action == disposition::reset ? 0U : response.status, fault, request.received_ns,
-                         request.tls_version});
+                         request.tls_version, response.delay});
     return response;
 }
 
@@ -176,15 +176,12 @@ http_response simulator::api(const http_request& request, std::string& fault_nam
     const bool write = request.method != "GET" && request.method != "HEAD";
     if (auto wait = limiter_.admit(write, options_.clock->steady_now())) {
         auto r = error_response(429, "rate limit exceeded");
-        r.headers.emplace_back(
-            "Retry-After", limiter_.config().retry_after_http_date
-                               ? fmt::format("{:%a, %d %b %Y %H:%M:%S} GMT",
-                                             std::chrono::floor<std::chrono::seconds>(options_.clock->now() + *wait +
-                                                                                      std::chrono::seconds(1)))
-                               : retry_after_seconds(*wait));
+        r.headers.emplace_back("Retry-After", limiter_.config().retry_after_http_date
+                                                  ? http_date(options_.clock->now() + *wait + std::chrono::seconds(1))
+                                                  : retry_after_seconds(*wait));
         return r;
     }
-    fault_plan plan = draw_faults(faults_, fault_rng_);
+    fault_plan plan = faults_.concerns(write) ? draw_faults(faults_, fault_rng_) : fault_plan{};
     fault_name = plan.name();
     if (plan.reset) {
         http_response r;
@@ -193,7 +190,13 @@ http_response simulator::api(const http_request& request, std::string& fault_nam
     }
     http_response response;
     bool applied = false;  // an action was performed on the store
-    if (plan.status != 0) {
+    if (plan.status == 429) {
+        response = error_response(429, "injected fault");
+        std::chrono::milliseconds hold{0};
+        if (auto value = injected_retry_after(faults_, options_.clock->now(), hold))
+            response.headers.emplace_back("Retry-After", std::move(*value));
+        plan.delay += hold;
+    } else if (plan.status != 0) {
         response = error_response(plan.status, "injected fault");
     } else {
         std::string_view path = request.path;

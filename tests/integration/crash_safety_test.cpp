@@ -46,33 +46,11 @@ bool posted(const scenario& s, const std::string& path, int status = 0) {
     return false;
 }
 
-// POSTs to `path` whose ids include `id` (with `status`, or any when 0).
-std::size_t posts_for(const std::vector<journal_entry>& posts, const std::string& path, const std::string& id,
-                      int status = 0) {
-    std::size_t n = 0;
-    for (const auto& p : posts)
-        if (p.path == path && (status == 0 || p.status == status)) {
-            auto ids = body_ids(p);
-            n += static_cast<std::size_t>(std::count(ids.begin(), ids.end(), id));
-        }
-    return n;
-}
-
 std::size_t mitigations(const json::object& threat, std::string_view action) {
     std::size_t n = 0;
     for (const auto& m : threat.at("mitigationStatus").as_array())
         if (m.at("action") == action.data()) ++n;
     return n;
-}
-
-// Up to `n` threats of site ...020 without any mitigation entry yet.
-std::vector<std::string> unmitigated_ids(const dataset& data, std::size_t n) {
-    std::vector<std::string> ids;
-    for (const auto& t : data.threats())
-        if (field(t.as_object(), {"agentRealtimeInfo", "siteId"}) == "1364475734565842020" &&
-            t.at("mitigationStatus").as_array().empty() && ids.size() < n)
-            ids.push_back(field(t.as_object(), {"id"}));
-    return ids;
 }
 
 // Starts `once`, waits (bounded) until `moment` holds, then SIGKILLs it.

@@ -178,6 +178,26 @@ std::vector<std::string> ids_of(const std::vector<const json::object*>& threats)
     return ids;
 }
 
+std::vector<std::string> unmitigated_ids(const dataset& data, std::size_t n) {
+    std::vector<std::string> ids;
+    for (const auto& t : data.threats())
+        if (field(t.as_object(), {"agentRealtimeInfo", "siteId"}) == "1364475734565842020" &&
+            t.at("mitigationStatus").as_array().empty() && ids.size() < n)
+            ids.push_back(field(t.as_object(), {"id"}));
+    return ids;
+}
+
+std::size_t posts_for(const std::vector<journal_entry>& posts, const std::string& path, const std::string& id,
+                      int status) {
+    std::size_t n = 0;
+    for (const auto& p : posts)
+        if (p.path == path && (status == 0 || p.status == status)) {
+            auto ids = body_ids(p);
+            n += static_cast<std::size_t>(std::count(ids.begin(), ids.end(), id));
+        }
+    return n;
+}
+
 std::vector<std::string> body_ids(const journal_entry& post) {
     std::vector<std::string> ids;
     boost::system::error_code ec;

@@ -87,8 +87,17 @@ void check_posts(const config::playbook& p, const std::vector<const json::object
 /// The ids of threats, in order.
 std::vector<std::string> ids_of(const std::vector<const json::object*>& threats);
 
+/// Up to `n` threats of site ...020 without any mitigation entry yet: a playbook matching them
+/// by id selects the same threats before and after it acts, and every mitigation entry they end
+/// up with is the run's.
+std::vector<std::string> unmitigated_ids(const dataset& data, std::size_t n);
+
 /// The POST body's `filter.ids` as strings (empty when absent or malformed).
 std::vector<std::string> body_ids(const journal_entry& post);
+
+/// How often `id` was posted to `path` (only POSTs answered `status`, or any when 0).
+std::size_t posts_for(const std::vector<journal_entry>& posts, const std::string& path, const std::string& id,
+                      int status = 0);
 
 // The audit log s1pilot wrote (DESIGN §6).
 

@@ -60,11 +60,11 @@ void pilot::write_config(const console_settings& console, const std::vector<fs::
       << "    token: {file: " << token_file().string() << "}\n";
     if (console.ca_file) y << "    ca_file: " << console.ca_file->string() << "\n";
     if (!console.proxy.empty()) y << "    proxy: " << console.proxy << "\n";
-    // Generous rates: these tests are about what is sent, not about pacing.
     y << "    rate_limits:\n"
-      << "      read: {rate: 200, burst: 400}\n"
-      << "      write: {rate: 200, burst: 400}\n"
-      << "    timeouts: {connect: 5s, request: " << console.request_timeout << "}\n"
+      << "      read: " << console.read_limit << "\n"
+      << "      write: " << console.write_limit << "\n"
+      << "    timeouts: {connect: 5s, request: " << console.request_timeout << ", call: " << console.call_timeout
+      << "}\n"
       << "    batch_size: " << console.batch_size << "\n"
       << "playbooks:";
     if (console.playbook_dir) y << " " << console.playbook_dir->string();

@@ -24,6 +24,10 @@ struct console_settings {
     int batch_size = 100;
     std::string request_timeout = "60s";
     std::string retry = "{max_attempts: 3, base: 100ms, cap: 2s}";
+    /// Generous by default: most tests are about what is sent, not about pacing.
+    std::string read_limit = "{rate: 200, burst: 400}";
+    std::string write_limit = "{rate: 200, burst: 400}";
+    std::string call_timeout = "120s";  ///< timeouts.call: every attempt and wait of one call
     /// The `playbooks:` value instead of the list of files (e.g. a directory, for reloads).
     std::optional<fs::path> playbook_dir{};
     /// The audit log's path instead of `<dir>/audit.jsonl` (e.g. on a small file system).

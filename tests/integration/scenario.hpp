@@ -32,6 +32,11 @@ public:
     void configure(const std::vector<fs::path>& playbooks, int batch_size = 100) const {
         s1pilot.write_config(console(batch_size), playbooks);
     }
+    /// Copies fixture `name` with its `ids: ["@IDS@"]` set to `n` threats of site ...020 that
+    /// have no mitigation yet (unmitigated_ids): the file, and the ids. A dataset with fewer is a
+    /// test failure (check with ASSERT_EQ on the ids' size).
+    std::pair<fs::path, std::vector<std::string>> fixture_on_fresh_threats(const std::string& name,
+                                                                           std::size_t n) const;
 
     temp_dir dir;
     pilot s1pilot;
@@ -52,6 +57,15 @@ inline void fill_ids(const fs::path& playbook, const std::vector<std::string>& i
     ASSERT_NE(text.find(placeholder), std::string::npos);
     text.replace(text.find(placeholder), placeholder.size(), "ids: [" + list + "]");
     write_text(playbook, text);
+}
+
+inline std::pair<fs::path, std::vector<std::string>> scenario::fixture_on_fresh_threats(const std::string& name,
+                                                                                        std::size_t n) const {
+    auto ids = unmitigated_ids(dataset(sim->dump()), n);
+    EXPECT_EQ(ids.size(), n) << "too few threats without a mitigation in the dataset";
+    auto file = fixture(name);
+    fill_ids(file, ids);
+    return {file, ids};
 }
 
 }  // namespace s1pilot::integration

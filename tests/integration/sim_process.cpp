@@ -17,15 +17,29 @@ std::string string_or_empty(const json::object& o, std::string_view key) {
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
 }
 
+std::int64_t number_or_zero(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : 0;
+}
+
 }  // namespace
+
+std::int64_t monotonic_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 
 sim_process::sim_process(const fs::path& dir, std::string token, sim_options options) {
     static std::atomic<int> counter{0};
     const std::string stem = "s1sim-" + std::to_string(++counter);
     spawn_options spawn;
-    spawn.argv = {
-        S1PILOT_BINARY_DIR "/s1sim", "--listen", "127.0.0.1:0", "--threats", std::to_string(options.threats), "--seed",
-        std::to_string(options.seed)};
+    spawn.argv = {S1PILOT_BINARY_DIR "/s1sim",
+                  "--listen",
+                  "127.0.0.1:" + std::to_string(options.port),
+                  "--threats",
+                  std::to_string(options.threats),
+                  "--seed",
+                  std::to_string(options.seed)};
     if (!options.now.empty()) spawn.argv.insert(spawn.argv.end(), {"--now", options.now});
     if (options.cert_file.empty()) {
         ca_file_ = dir / (stem + "-ca.pem");
@@ -89,8 +103,8 @@ std::vector<journal_entry> sim_process::requests() const {
         e.status = static_cast<int>(o.at("status").to_number<std::int64_t>());
         e.fault = string_or_empty(o, "fault");
         e.tls = string_or_empty(o, "tls");
-        if (const auto* at = o.if_contains("receivedNs"); at != nullptr && at->is_number())
-            e.received_ns = at->to_number<std::int64_t>();
+        e.received_ns = number_or_zero(o, "receivedNs");
+        e.delay_ms = number_or_zero(o, "delayMs");
         out.push_back(std::move(e));
     }
     return out;

@@ -30,6 +30,7 @@ struct sim_options {
     std::string host_name = "127.0.0.1";  ///< the name the admin client expects in the certificate
     /// The harness's admin client accepts an expired certificate and TLS 1.1 (admin_client).
     bool admin_accepts_outdated = false;
+    std::uint16_t port = 0;               ///< 0: a free port s1sim picks
     std::vector<std::string> extra_args{};
 };
 
@@ -40,10 +41,22 @@ struct journal_entry {
     int status = 0;
     std::string fault;  ///< empty when none was injected
     std::string tls;    ///< the TLS version the request came over (`TLSv1.3`)
-    /// When s1sim had read the request's headers, CLOCK_MONOTONIC nanoseconds (steady_clock on
-    /// Linux, so comparable with the test's own instants); 0 when the journal had none.
+    /// CLOCK_MONOTONIC (std::chrono::steady_clock) nanoseconds when s1sim had read the headers.
     std::int64_t received_ns = 0;
+    /// How long s1sim held the answer after handling the request (latency fault, a 429's hold).
+    std::int64_t delay_ms = 0;
 };
+
+/// Now on the clock of journal_entry::received_ns, in nanoseconds.
+std::int64_t monotonic_ns();
+/// Nanoseconds as seconds, for figures.
+inline double seconds(std::int64_t ns) {
+    return static_cast<double>(ns) / 1e9;
+}
+/// When s1sim's answer to a request was due to leave: its headers read, plus the hold.
+inline std::int64_t answered_ns(const journal_entry& e) {
+    return e.received_ns + e.delay_ms * 1'000'000;
+}
 
 class sim_process {
 public:

@@ -42,7 +42,8 @@ struct console_config {
     rate_limit write{defaults::write_rate, defaults::write_burst};
     std::chrono::milliseconds connect_timeout = defaults::connect_timeout;
     std::chrono::milliseconds request_timeout = defaults::request_timeout;
-    int batch_size = defaults::batch_size;  ///< threat ids per action call; 1..max_batch_size
+    std::chrono::milliseconds call_timeout = defaults::call_timeout;  ///< all attempts and waits of one call
+    int batch_size = defaults::batch_size;                            ///< threat ids per action call; 1..max_batch_size
 };
 
 struct audit_config {

@@ -27,17 +27,26 @@ inline constexpr double write_rate = 2;  // requests per second (POST)
 inline constexpr int write_burst = 4;
 inline constexpr std::chrono::milliseconds connect_timeout = 10s;
 inline constexpr std::chrono::milliseconds request_timeout = 30s;
+inline constexpr std::chrono::milliseconds call_timeout = 120s;  // every attempt and wait of one call
 inline constexpr int batch_size = 100;
 // Pacing (policy::adaptation_settings): a little under the configured rate; on a 429, honour
-// Retry-After, then resume at 85 % and recover 15 % of the rate a second (back in about a second).
+// Retry-After, then resume at 85 % (or just under what the console was measured to take, when
+// that is less) and recover 15 % of the rate a second (back in about a second); above a measured
+// rate, 2 % of it a second.
 inline constexpr double pacing_margin = 0.02;
 inline constexpr double throttle_decrease = 0.85;
 inline constexpr double throttle_recovery_step = 0.15;
+inline constexpr double throttle_probe_step = 0.02;
 inline constexpr int max_batch_size = 1000;
 
 inline constexpr int retry_max_attempts = 5;
 inline constexpr std::chrono::milliseconds retry_base = 500ms;
 inline constexpr std::chrono::milliseconds retry_cap = 30s;
+// The retry budget per console (policy::retry_budget): it starts full; each first attempt earns
+// a fifth of a retry and two retries a second are always allowed, never more than 20 saved up.
+inline constexpr double retry_budget_ratio = 0.2;
+inline constexpr double retry_budget_per_second = 2;
+inline constexpr double retry_budget_max = 20;
 
 inline constexpr std::string_view log_level = "info";
 inline constexpr std::string_view log_format = "json";

@@ -58,6 +58,7 @@ TEST_F(ConfigTest, ProductionExampleHasEveryField) {
     EXPECT_EQ(prod.write, (rate_limit{2, 4}));
     EXPECT_EQ(prod.connect_timeout, 10s);
     EXPECT_EQ(prod.request_timeout, 30s);
+    EXPECT_EQ(prod.call_timeout, 120s);
     EXPECT_EQ(prod.batch_size, 100);
     EXPECT_EQ(c->playbook_dir, std::filesystem::path("/etc/s1pilot/playbooks"));
     EXPECT_EQ(c->state, std::filesystem::path("/var/lib/s1pilot/state.db"));
@@ -88,6 +89,7 @@ TEST_F(ConfigTest, DefaultsAndRelativePathsResolveAgainstTheConfigDirectory) {
     EXPECT_EQ(sim.port, 9443);
     EXPECT_EQ(sim.token.reveal(), "test-token-value");
     EXPECT_EQ(sim.read, (rate_limit{defaults::read_rate, defaults::read_burst}));
+    EXPECT_EQ(sim.call_timeout, defaults::call_timeout);
     EXPECT_EQ(c.log.format, log_format::json);
     ASSERT_EQ(result.playbooks.size(), 1u);
     EXPECT_EQ(result.playbooks[0].console, "sim");  // the only console
@@ -254,6 +256,7 @@ TEST_F(ConfigTest, ProxyCredentialsAndOtherShapes) {
             "config-proxy-credentials.yaml:8:12: consoles.lab.token: give either file or env, not both",
             "config-proxy-credentials.yaml:10:20: consoles.lab.rate_limits.read.rate: expected a number greater than 0",
             "config-proxy-credentials.yaml:11:25: consoles.lab.timeouts.connect: expected a duration like 30s, 5m, 24h",
+            "config-proxy-credentials.yaml:11:37: consoles.lab.timeouts.call: expected a duration like 30s, 5m, 24h",
             R"(config-proxy-credentials.yaml:13:17: admin.listen: expected HOST:PORT like 127.0.0.1:9109, not "localhost")",
             R"(config-proxy-credentials.yaml:14:22: audit.rotate_size: expected a size like 512KiB, 100MiB, not "huge")",
             R"(config-proxy-credentials.yaml:14:34: audit.keep: expected a whole number from 1 to 10000, not "0")"));

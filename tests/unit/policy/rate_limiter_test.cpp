@@ -140,3 +140,99 @@ TEST(RateLimiter, AfterA429ItResumesAtTheRetryAfterAndRecoversWithinSeconds) {
     }
     std::printf("rate after a 429 with Retry-After: 2 at 50/s: %s\n", curve.c_str());
 }
+
+namespace {
+
+// The console's side: a token bucket that answers 429 with Retry-After in whole seconds, rounded
+// up, as s1sim's --rate-limit does.
+struct console_bucket {
+    double rate, burst, tokens;
+    steady_time last{};
+    std::optional<std::chrono::seconds> take(steady_time now) {
+        tokens = std::min(burst, tokens + std::chrono::duration<double>(now - last).count() * rate);
+        last = now;
+        if (tokens >= 1) {
+            tokens -= 1;
+            return std::nullopt;
+        }
+        return std::chrono::seconds{static_cast<long>(std::max(1.0, std::ceil((1 - tokens) / rate)))};
+    }
+};
+
+}  // namespace
+
+TEST(RateLimiter, SettlesJustUnderAConsoleThatTakesFewerThanConfigured) {
+    // RELIABILITY row 5, without sockets: configured for 20/s with the shipped adaptation, against
+    // a console that takes 5/s (burst 5). One caller sends 150 writes one after the other, each
+    // answered 5 ms after it left; a 429 is retried after its Retry-After.
+    steady_time now{};
+    rate_limiter limiter({.rate = 20, .burst = 20}, now,
+                         {.decrease_factor = 0.85, .recovery_step = 0.15, .probe_step = 0.02, .pacing_margin = 0.02});
+    console_bucket console{5, 5, 5, now};
+    std::vector<std::pair<steady_time, bool>> sent;  // when, and whether it was throttled
+    for (int applied = 0; applied < 150;) {
+        now += limiter.reserve(now);
+        const auto refused = console.take(now);
+        sent.emplace_back(now, refused.has_value());
+        now += 5ms;
+        if (refused) {
+            limiter.on_throttled(now, *refused);
+            now += *refused;
+        } else {
+            limiter.on_accepted();
+            ++applied;
+        }
+    }
+    const auto warm = sent.front().first + 5s;
+    int total = 0, throttled = 0, applied = 0;
+    for (const auto& [at, refused] : sent) {
+        if (at < warm) continue;
+        ++total;
+        throttled += refused;
+        applied += !refused;
+    }
+    const double rate = applied / std::chrono::duration<double>(sent.back().first - warm).count();
+    std::printf("console 5/s, configured 20/s: after 5 s, %d of %d throttled, %.2f applied a second\n", throttled,
+                total, rate);
+    EXPECT_LT(throttled, total / 20);  // under 5 %
+    EXPECT_GE(rate, 4.5);              // at least 90 % of what the console takes
+    ASSERT_TRUE(limiter.measured());
+    EXPECT_NEAR(*limiter.measured(), 5, 1);
+}
+
+TEST(RateLimiter, AboveTheMeasuredRateItRecoversSlowlyThenForgetsTheMeasureAtTheConfiguredRate) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 20, .burst = 1}, now,
+                         {.decrease_factor = 0.5, .recovery_interval = 1s, .recovery_step = 0.15, .probe_step = 0.02});
+    limiter.on_throttled(now, 1s);  // nothing accepted yet, so no measure: 20 becomes 10
+    EXPECT_FALSE(limiter.measured());
+    for (int i = 0; i < 5; ++i) {  // busy: sent at 1.0, 1.1, ... 1.4 s, all accepted
+        now += limiter.reserve(now);
+        limiter.on_accepted();
+    }
+    now += 100ms;
+    limiter.on_throttled(now, 1s);  // 5 taken in the 1.5 s since the last 429
+    ASSERT_TRUE(limiter.measured());
+    EXPECT_NEAR(*limiter.measured(), 10.0 / 3, 1e-9);
+    EXPECT_NEAR(limiter.current_rate(now + 1s), 10.0 / 3, 1e-9);                   // the measure, not half of 10
+    EXPECT_NEAR(limiter.current_rate(now + 3s), 10.0 / 3 * (1 + 2 * 0.02), 1e-9);  // then 2 % of it a second
+    EXPECT_DOUBLE_EQ(limiter.current_rate(now + 1000s), 20);                       // and all the way back
+    EXPECT_FALSE(limiter.measured());
+}
+
+TEST(RateLimiter, WhatTheConsoleTookWhileTheCallersLeftItIdleIsNoMeasure) {
+    steady_time now{};
+    rate_limiter limiter({.rate = 20, .burst = 1}, now, {.decrease_factor = 0.85});
+    limiter.reserve(now);
+    limiter.on_accepted();
+    now += 1h;  // idle: a caller could send at once, the count starts again
+    for (int i = 0; i < 4; ++i) {
+        now += limiter.reserve(now);
+        limiter.on_accepted();
+    }
+    now += 50ms;
+    limiter.on_throttled(now, 1s);
+    ASSERT_TRUE(limiter.measured());
+    EXPECT_NEAR(*limiter.measured(), 4 / 0.2, 0.01);  // 4 in 0.15 s of pacing plus 50 ms, not 5 in an hour
+    EXPECT_NEAR(limiter.current_rate(now + 1s), 20 * 0.85, 0.01);
+}

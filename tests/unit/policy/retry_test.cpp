@@ -93,6 +93,15 @@ TEST(RetryAfter, ParsesSecondsAndHttpDates) {
     EXPECT_EQ(parse_retry_after("99999999999999", now), std::chrono::milliseconds{999'999'999'000});
 }
 
+TEST(RetryAfter, AnHttpDateIsNeverWaitedForLessThanItSays) {
+    // A date has whole seconds; the clock has microseconds. Rounding the wait down would send the
+    // retry up to a millisecond before the console said it may come.
+    auto now = *s1pilot::core::parse_timestamp("2026-11-21T09:14:02.999500Z");
+    EXPECT_EQ(parse_retry_after("Sat, 21 Nov 2026 09:14:05 GMT", now), 2001ms);
+    now = *s1pilot::core::parse_timestamp("2026-11-21T09:14:03.000001Z");
+    EXPECT_EQ(parse_retry_after("Sat, 21 Nov 2026 09:14:05 GMT", now), 2000ms);
+}
+
 TEST(RetryAfter, GarbageAndNegativeFallBackToBackoff) {
     auto now = *s1pilot::core::parse_timestamp("2026-11-21T09:14:03Z");
     for (auto bad : {"", "-1", "1.5", "soon", "2s", "Sat, 21 Nov 2026 09:14:05 UTC", "Sat, 32 Nov 2026 09:14:05 GMT",
