@@ -62,6 +62,8 @@ bool set_item(fault_config& c, std::string_view key, std::string_view value, std
         }
         error = fmt::format("faults: {} must be a size such as 16KiB or 100MiB, at most {} (got '{}')", key,
                             body ? "4GiB" : "16MiB", value);
+        return false;
+    }
     if (key == "retry_after") {
         if (value.starts_with("date+")) {
             std::chrono::milliseconds ahead{};

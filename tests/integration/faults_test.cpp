@@ -268,7 +268,7 @@ TEST(Faults, NothingListeningForThreeSecondsThenEveryActionIsDoneExactlyOnce) {
     check_posts(*p, expected.acted, sim->posts(), 100, context);
     std::printf("[row 6] %zu POSTs for %zu threats x %zu actions, each (action, threat) applied once\n",
                 sim->posts().size(), expected.acted.size(), p->actions.size());
-    expect_audit_verifies(s1pilot.audit_path());
+    expect_audit_verifies(s1pilot.audit_path(), s1pilot.audit_key());
     s1pilot.expect_token_never_written();
 }
 

@@ -104,7 +104,7 @@ TEST(Faults, RetriesStayWithinTheBudgetDuringAnOutageAndTheWorkCompletesSoonAfte
     }
     const dataset after(s.sim->dump());
     for (const auto& id : ids) EXPECT_EQ(after.notes(id).size(), 1u) << "threat " << id;
-    expect_audit_verifies(s.s1pilot.audit_path());
+    expect_audit_verifies(s.s1pilot.audit_path(), s.s1pilot.audit_key());
     s.s1pilot.expect_token_never_written();
 }
 
