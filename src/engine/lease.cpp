@@ -7,9 +7,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 
-#include "engine_impl.hpp"
-
 #include <algorithm>
+
+#include "engine_impl.hpp"
 
 namespace s1pilot::engine {
 

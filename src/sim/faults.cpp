@@ -27,6 +27,37 @@ bool parse_millis(std::string_view text, std::chrono::milliseconds& out) {
     return true;
 }
 
+// `retry_after=`: `date+D` (an HTTP-date D ahead) or a header value sent as it is.
+bool set_retry_after(fault_config& c, std::string_view value, std::string& error) {
+    if (value.starts_with("date+")) {
+        std::chrono::milliseconds ahead{};
+        if (parse_millis(value.substr(5), ahead)) {
+            c.retry_after = value;
+            return true;
+        }
+        error = fmt::format("faults: retry_after=date+D needs a duration such as date+2s (got '{}')", value);
+        return false;
+    }
+    // Anything else is sent as it is, so it must be a header value: printable, one line.
+    const bool printable = std::all_of(value.begin(), value.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f; });
+    if (printable && value.size() <= 200) {
+        c.retry_after = value;
+        return true;
+    }
+    error = "faults: retry_after must be printable ASCII of at most 200 characters, or date+D";
+    return false;
+}
+
+// `only=reads|writes|all`: which requests draw faults.
+bool set_only(fault_config& c, std::string_view value, std::string& error) {
+    if (value == "all" || value == "reads" || value == "writes") {
+        c.only = value == "reads" ? fault_target::reads : value == "writes" ? fault_target::writes : fault_target::all;
+        return true;
+    }
+    error = fmt::format("faults: only must be reads, writes or all (got '{}')", value);
+    return false;
+}
+
 // Sets one item; false when the key is unknown or the value does not parse.
 bool set_item(fault_config& c, std::string_view key, std::string_view value, std::string& error) {
     double* probability = key == "status500"           ? &c.status500
@@ -64,35 +95,8 @@ bool set_item(fault_config& c, std::string_view key, std::string_view value, std
                             body ? "4GiB" : "16MiB", value);
         return false;
     }
-    if (key == "retry_after") {
-        if (value.starts_with("date+")) {
-            std::chrono::milliseconds ahead{};
-            if (parse_millis(value.substr(5), ahead)) {
-                c.retry_after = value;
-                return true;
-            }
-            error = fmt::format("faults: retry_after=date+D needs a duration such as date+2s (got '{}')", value);
-            return false;
-        }
-        // Anything else is sent as it is, so it must be a header value: printable, one line.
-        const bool printable = std::all_of(value.begin(), value.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f; });
-        if (printable && value.size() <= 200) {
-            c.retry_after = value;
-            return true;
-        }
-        error = "faults: retry_after must be printable ASCII of at most 200 characters, or date+D";
-        return false;
-    }
-    if (key == "only") {
-        if (value == "all" || value == "reads" || value == "writes") {
-            c.only = value == "reads"    ? fault_target::reads
-                     : value == "writes" ? fault_target::writes
-                                         : fault_target::all;
-            return true;
-        }
-        error = fmt::format("faults: only must be reads, writes or all (got '{}')", value);
-        return false;
-    }
+    if (key == "retry_after") return set_retry_after(c, value, error);
+    if (key == "only") return set_only(c, value, error);
     if (key == "slow_body_chunk" || key == "seed") {
         std::uint64_t n = 0;
         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);

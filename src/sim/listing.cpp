@@ -222,7 +222,8 @@ listing_result list_threats(const threat_store& store, const s1pilot::filter::pa
     for (const auto& e : page) write_threat(out, store, e.index);
     out.end_array().key("pagination").begin_object();
     if (more && !page.empty())
-        out.member("nextCursor", encode_cursor({position.sort_by, position.descending, page.back().key, page.back().id}));
+        out.member("nextCursor",
+                   encode_cursor({position.sort_by, position.descending, page.back().key, page.back().id}));
     else
         out.member_null("nextCursor");
     out.member_number("totalItems", total).end_object().end_object();

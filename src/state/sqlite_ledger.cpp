@@ -283,8 +283,7 @@ result<std::string> sqlite_ledger::next_run_id() {
     if (next_run_ == 0 || next_run_ > reserved_end_) {
         // Ids are reserved a block at a time, so that a run's start costs no transaction (and
         // no sync) of its own; a restart skips what is left of a block.
-        static const std::string sql =
-            "UPDATE counters SET value = value + ?1 WHERE name = 'run_id' RETURNING value";
+        static const std::string sql = "UPDATE counters SET value = value + ?1 WHERE name = 'run_id' RETURNING value";
         auto unit = detail::transaction::begin(*database_);
         if (!unit) return unit.error();
         std::int64_t end = 0;

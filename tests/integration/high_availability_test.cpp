@@ -41,9 +41,9 @@ struct instance {
 
     raw_reply get(const std::string& target) const { return http_call(port, "GET", target, {}, {}, 10s); }
     raw_reply post(const std::string& target, const std::string& body) const {
-        return http_call(
-            port, "POST", target,
-            {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + files.admin_token()}}, body, 10s);
+        return http_call(port, "POST", target,
+                         {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + files.admin_token()}},
+                         body, 10s);
     }
     bool ready() const { return get("/readyz").status == 200; }
     /// The first reason /readyz gives (empty when ready).

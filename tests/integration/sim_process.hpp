@@ -30,7 +30,7 @@ struct sim_options {
     std::string host_name = "127.0.0.1";  ///< the name the admin client expects in the certificate
     /// The harness's admin client accepts an expired certificate and TLS 1.1 (admin_client).
     bool admin_accepts_outdated = false;
-    std::uint16_t port = 0;               ///< 0: a free port s1sim picks
+    std::uint16_t port = 0;  ///< 0: a free port s1sim picks
     std::vector<std::string> extra_args{};
 };
 
