@@ -18,11 +18,12 @@ namespace asio = boost::asio;
 namespace {
 
 /// How long after it was written another instance's pending row is decided: its POST, if one
-/// left, has surely ended by then.
-/// The longest call deadline of the configured consoles counts, whichever console the row's
-/// POST went to (and never less than the engine's own).
+/// left, has surely ended by then, because a console's client ends every call (all its attempts
+/// and waits) within `timeouts.call`. The longest call deadline of the configured consoles
+/// counts, whichever console the row's POST went to; the instances of one cluster share their
+/// configuration (docs/high-availability.md), so this is also the writer's deadline.
 std::chrono::milliseconds decide_after(const engine::impl& s) {
-    auto deadline = s.options.call_deadline;
+    std::chrono::milliseconds deadline{0};
     for (const auto& [name, console] : s.current->config.consoles) deadline = std::max(deadline, console.call_timeout);
     return deadline + s.current->config.lease.grace;
 }

@@ -60,6 +60,18 @@ class SqliteLedger:
         counts.update(dict(rows))
         return counts
 
+    def pending(self):
+        """The (action key, threat id) pairs pending now."""
+        if not os.path.exists(self.path):
+            return set()
+        with self._connect() as db:
+            try:
+                return set(db.execute("SELECT action_key, threat_id FROM actions WHERE status = 'pending'"))
+            except sqlite3.OperationalError as e:
+                if "no such table" in str(e):
+                    return set()
+                raise
+
     def integrity(self):
         """`PRAGMA integrity_check`: 'ok', or what SQLite found wrong."""
         if not os.path.exists(self.path):
@@ -71,15 +83,24 @@ class SqliteLedger:
 class Deployment:
     """One s1pilot installation on disk: configuration, playbook, secrets, ledger, audit directory."""
 
-    def __init__(self, workdir, s1pilot, sim, threats, token, write_rate):
+    def __init__(self, workdir, s1pilot, sim, threats, token, write_rate, shared=None):
+        """`shared`: None for a ledger of its own (SQLite, in the work directory), or a
+        SharedLedger (failover.py) whose configuration lines replace `state:`."""
         self.workdir, self.s1pilot, self.sim = workdir, s1pilot, sim
         self.token = token
         self.admin_token = secrets.token_hex(16)
         self.audit_dir = os.path.join(workdir, "audit")
         os.mkdir(self.audit_dir, 0o700)
         self.audit_key = os.path.join(workdir, "audit-key")
-        self.state = os.path.join(workdir, "state.db")
-        self.ledger = SqliteLedger(self.state)
+        call_timeout = ""
+        if shared is None:
+            state = os.path.join(workdir, "state.db")
+            self.ledger = SqliteLedger(state)
+            state_yaml = f"state: {state}\n"
+        else:
+            self.ledger = shared.ledger
+            state_yaml = shared.config_yaml()
+            call_timeout = f", call: {shared.call_timeout}"
         write_secret(os.path.join(workdir, "s1-token"), token.encode())
         write_secret(os.path.join(workdir, "admin-token"), self.admin_token.encode() + b"\n")
         write_secret(self.audit_key, secrets.token_bytes(32))
@@ -89,7 +110,7 @@ class Deployment:
             f.write(playbook_yaml(threats))
         self.config = os.path.join(workdir, "s1pilot.yaml")
         with open(self.config, "w") as f:
-            f.write(config_yaml(workdir, sim, write_rate))
+            f.write(config_yaml(workdir, sim, write_rate, state_yaml, call_timeout))
         self.instances = []
 
     def start(self):
@@ -146,7 +167,7 @@ on_error: stop
 """
 
 
-def config_yaml(workdir, sim, write_rate):
+def config_yaml(workdir, sim, write_rate, state_yaml, call_timeout):
     # The write rate paces the job (about 80 POSTs); a burst of 1 keeps a restart from sending a
     # burst of saved-up tokens. s1sim's own write limit is lower still, so a fresh instance meets
     # 429s and Retry-After as the real console would answer it.
@@ -158,10 +179,10 @@ def config_yaml(workdir, sim, write_rate):
     rate_limits:
       read: {{rate: 100, burst: 100}}
       write: {{rate: {write_rate:g}, burst: 1}}
-    timeouts: {{connect: 5s, request: 20s}}
+    timeouts: {{connect: 5s, request: 20s{call_timeout}}}
     batch_size: 100
 playbooks: {os.path.join(workdir, "playbooks")}
-state: {os.path.join(workdir, "state.db")}
+{state_yaml.rstrip()}
 audit:
   path: {os.path.join(workdir, "audit", "audit.jsonl")}
   rotate_size: 256KiB

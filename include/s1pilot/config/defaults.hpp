@@ -59,8 +59,6 @@ inline constexpr std::chrono::milliseconds recovery_interval = 3s;  // a failed 
 inline constexpr std::chrono::milliseconds startup_timeout = 60s;   // start-up reconciliation's bound
 inline constexpr std::chrono::milliseconds drain_timeout = 30s;     // calls in flight after SIGTERM
 inline constexpr std::chrono::milliseconds watch_debounce = 300ms;  // quiet time after a playbook change
-// Every attempt and wait of one call, from the intent to the last answer (s1::client's deadline).
-inline constexpr std::chrono::milliseconds call_deadline = 120s;
 
 // --- leadership on a shared PostgreSQL ledger (DESIGN §9) ----------------------------------------
 inline constexpr std::string_view cluster = "default";  // instances with the same cluster share one lock
@@ -68,7 +66,7 @@ inline constexpr std::size_t max_cluster_name = 64;
 inline constexpr std::chrono::milliseconds lease_retry = 2s;  // a standby tries the lock this often
 inline constexpr std::chrono::milliseconds min_lease_retry = 100ms;
 inline constexpr std::chrono::milliseconds max_lease_retry = 60s;
-inline constexpr std::chrono::milliseconds lease_grace = 5s;  // call_deadline + this before another's pending row
+inline constexpr std::chrono::milliseconds lease_grace = 5s;  // timeouts.call + this before another's pending row
 inline constexpr std::chrono::milliseconds max_lease_grace = 10min;
 // The active checks its session this often, and a check unanswered for this long is a lost session:
 // a database that dies stops the sending within check_every + check_timeout (1 s).

@@ -23,7 +23,7 @@
 // active checks its session every options.lease_check_every; when it is lost, nothing more is
 // sent (calls waiting to be sent are dropped), the instance turns standby, reopens a session and
 // competes again. A row left pending by another instance or an earlier session is decided only
-// once options.call_deadline + lease.grace have passed since it was written.
+// once the longest consoles.*.timeouts.call + lease.grace have passed since it was written.
 
 #include "s1pilot/audit/writer.hpp"
 #include "s1pilot/config/daemon_config.hpp"
@@ -129,9 +129,6 @@ struct engine_options {
     std::chrono::milliseconds stale_pending_after = config::defaults::stale_pending_after;
     /// After failing closed, a write is retried this often; readiness returns when one succeeds.
     std::chrono::milliseconds recovery_interval = config::defaults::recovery_interval;
-    /// Every attempt and wait of one call, from its intent on: the consoles' clients end a call
-    /// by then, so a POST guarded by a row is over this long after the row was written.
-    std::chrono::milliseconds call_deadline = config::defaults::call_deadline;
     /// With a shared ledger: the active checks its session this often, and a check unanswered
     /// for lease_check_timeout is a lost session.
     std::chrono::milliseconds lease_check_every = config::defaults::lease_check_every;

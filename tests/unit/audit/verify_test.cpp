@@ -6,6 +6,7 @@
 
 #include "s1pilot/audit/writer.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -127,6 +128,16 @@ TEST_F(AuditVerify, InvalidJsonAndMissingFieldsAreNamed) {
     altered[1] = R"({"event":"x"})";
     test::write_lines(path_, altered);
     EXPECT_EQ(problem(), path_.string() + ":2: no valid \"seq\" (a positive integer)");
+    // Out of every integer type: reported like any other bad seq, never an exception.
+    for (const char* seq : {"0", "-3", "2.0", "\"2\"", "99999999999999999999"}) {
+        altered[1] = fmt::format(R"({{"seq":{},"prev":"{}"}})", seq, std::string(64, '0'));
+        test::write_lines(path_, altered);
+        EXPECT_EQ(problem(), path_.string() + ":2: no valid \"seq\" (a positive integer)") << seq;
+    }
+    // Above 2^63-1 (kept as uint64 by the parser): read as the number it is, so the gap is named.
+    altered[1] = R"({"seq":9223372036854775808,"prev":"x"})";
+    test::write_lines(path_, altered);
+    EXPECT_EQ(problem(), path_.string() + ":2: seq gap: expected 2, found 9223372036854775808 (record deleted?)");
     altered[1] = lines_[1].substr(0, lines_[1].find(",\"hash\"")) + "}";
     test::write_lines(path_, altered);
     EXPECT_EQ(problem(), path_.string() + ":2: seq 2: the line does not end with \"hash\":\"<64 hex>\"");

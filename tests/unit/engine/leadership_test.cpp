@@ -161,7 +161,7 @@ protected:
 
     test_lock lock_;
     s1::sleeper sleeper_;
-    const std::chrono::milliseconds decide_after = config::defaults::call_deadline + config::defaults::lease_grace;
+    const std::chrono::milliseconds decide_after = config::defaults::call_timeout + config::defaults::lease_grace;
 };
 
 TEST_F(leadership_test, without_a_shared_ledger_the_engine_is_always_active) {
