@@ -1,5 +1,7 @@
 #include "s1pilot/audit/chain.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -30,6 +32,18 @@ bool is_hash(std::string_view text) noexcept {
     for (char c : text)
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
     return true;
+}
+
+std::optional<std::uint64_t> record_seq(const boost::json::value* field) noexcept {
+    // Boost.JSON keeps integers above 2^63-1 as uint64: both kinds are read without a
+    // conversion that could throw.
+    if (field == nullptr) return std::nullopt;
+    if (field->is_uint64()) {
+        const auto seq = field->get_uint64();
+        return seq >= 1 && seq < UINT64_MAX ? std::optional(seq) : std::nullopt;
+    }
+    if (field->is_int64() && field->get_int64() >= 1) return static_cast<std::uint64_t>(field->get_int64());
+    return std::nullopt;
 }
 
 chain_hasher::~chain_hasher() {

@@ -13,15 +13,6 @@
 namespace s1pilot::audit {
 namespace {
 
-// A record's seq: an integer of 1 or more. Boost.JSON keeps integers above 2^63-1 as uint64, so
-// both kinds are read without a conversion that could throw on a hostile file.
-std::optional<std::uint64_t> positive_seq(const boost::json::value* field) {
-    if (field == nullptr) return std::nullopt;
-    if (field->is_uint64()) return field->get_uint64() >= 1 ? std::optional(field->get_uint64()) : std::nullopt;
-    if (field->is_int64() && field->get_int64() >= 1) return static_cast<std::uint64_t>(field->get_int64());
-    return std::nullopt;
-}
-
 // Walks the records of every file in order, remembering where the chain stands.
 class chain_walker {
 public:
@@ -34,7 +25,7 @@ public:
         if (ec) return fmt::format("not valid JSON ({})", ec.message());
         if (!parsed.is_object()) return std::string("not a JSON object");
         const auto& record = parsed.as_object();
-        const auto seq_or = positive_seq(record.if_contains("seq"));
+        const auto seq_or = record_seq(record.if_contains("seq"));
         if (!seq_or) return std::string("no valid \"seq\" (a positive integer)");
         const std::uint64_t seq = *seq_or;
         if (report_.last_seq && seq != *report_.last_seq + 1) {

@@ -35,11 +35,10 @@ result<std::pair<std::uint64_t, std::string>> continue_after(const std::string& 
     auto parsed = boost::json::parse(line, ec);
     if (ec || !parsed.is_object()) return invalid_log(path, "its last record is not a JSON object");
     const auto& record = parsed.as_object();
-    const auto* seq = record.if_contains("seq");
+    const auto seq = record_seq(record.if_contains("seq"));
     const auto* prev = record.if_contains("prev");
     auto sealed = split_line(line);
-    if (seq == nullptr || !(seq->is_int64() || seq->is_uint64()) || seq->to_number<std::int64_t>() < 1 ||
-        prev == nullptr || !prev->is_string() || !sealed)
+    if (!seq || prev == nullptr || !prev->is_string() || !sealed)
         return invalid_log(path, "its last record has no valid seq, prev and hash");
     if (hasher.hash(prev->as_string(), sealed->body) != sealed->hash)
         return invalid_log(path, hasher.keyed()
@@ -47,7 +46,7 @@ result<std::pair<std::uint64_t, std::string>> continue_after(const std::string& 
                                        "(the key changed, or the record was altered)"
                                      : "its last record does not match its hash (the log is keyed and no hmac_key "
                                        "is configured, or the record was altered)");
-    return std::pair{static_cast<std::uint64_t>(seq->to_number<std::int64_t>()) + 1, sealed->hash};
+    return std::pair{*seq + 1, sealed->hash};
 }
 
 }  // namespace

@@ -9,6 +9,9 @@
 // for the first record of a log). Hashing the bytes as written, rather than a re-serialisation,
 // means a verifier needs no canonical JSON form.
 
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +23,10 @@ inline constexpr std::string_view genesis_hash = "000000000000000000000000000000
 
 /// true for 64 lowercase hexadecimal characters.
 bool is_hash(std::string_view text) noexcept;
+
+/// A record's `seq` field (null when absent): an integer from 1 to 2^64-2 (so that the next one
+/// exists), or nullopt. Never throws, whatever the file holds.
+std::optional<std::uint64_t> record_seq(const boost::json::value* field) noexcept;
 
 /// Computes record hashes; holds the HMAC key (wiped on destruction) when the log is keyed.
 class chain_hasher {

@@ -166,3 +166,25 @@ TEST(AuditWriter, AFailedWriteInTheMiddleOfALogKeepsItClosed) {
     EXPECT_EQ(reopened.append(test::action_result(1)).value().seq, 2u);
     EXPECT_TRUE(audit::verify({dir / "audit.jsonl"}).ok());
 }
+
+TEST(AuditWriter, ALastSeqBeyondSignedIntegersIsReadWithoutThrowing) {
+    // Integers above 2^63-1 are uint64 to the JSON parser: read as such, never a conversion that
+    // throws at start-up. The one seq that has no successor is refused by name.
+    test::temp_dir dir;
+    core::manual_clock clock{test::audit_start()};
+    const auto sealed = [](const std::string& seq) {
+        const std::string zeros(64, '0');
+        const std::string body = R"({"seq":)" + seq + R"(,"event":"x","prev":")" + zeros + "\"}";
+        return body.substr(0, body.size() - 1) + R"(,"hash":")" + test::sha256_hex(zeros + body) + "\"}";
+    };
+    test::write_lines(dir / "audit.jsonl", {sealed("9223372036854775808")});
+    auto log = audit::writer::open({.path = dir / "audit.jsonl"}, clock);
+    ASSERT_TRUE(log) << log.error().message;
+    EXPECT_EQ(log->next_seq(), 9223372036854775809u);
+
+    test::write_lines(dir / "audit.jsonl", {sealed("18446744073709551615")});
+    auto refused = audit::writer::open({.path = dir / "audit.jsonl"}, clock);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, audit::errc::invalid_log);
+    EXPECT_THAT(refused.error().message, HasSubstr("no valid seq"));
+}
