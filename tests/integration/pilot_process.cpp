@@ -107,6 +107,7 @@ run_result pilot::run_under(const std::vector<std::string>& wrapper, const std::
                             std::chrono::milliseconds timeout) const {
     auto options = spawn(args);
     options.argv.insert(options.argv.begin(), wrapper.begin(), wrapper.end());
+    for (const auto& [name, value] : address_sanitizer_flags("detect_leaks=0")) options.env[name] = value;
     return run_to_end(std::move(options), timeout);
 }
 
@@ -131,9 +132,11 @@ std::unique_ptr<child_process> pilot::start(const std::vector<std::string>& args
 }
 
 std::unique_ptr<child_process> pilot::start_under(const std::vector<std::string>& wrapper,
-                                                  const std::vector<std::string>& args) const {
+                                                  const std::vector<std::string>& args,
+                                                  const std::map<std::string, std::string>& env) const {
     auto options = spawn(args);
     options.argv.insert(options.argv.begin(), wrapper.begin(), wrapper.end());
+    for (const auto& [name, value] : env) options.env[name] = value;
     return std::make_unique<child_process>(std::move(options));
 }
 

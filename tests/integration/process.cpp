@@ -39,6 +39,12 @@ std::string random_hex(std::size_t n) {
     return out;
 }
 
+std::map<std::string, std::string> address_sanitizer_flags(const std::string& flags) {
+    if (!under_address_sanitizer()) return {};
+    const char* current = std::getenv("ASAN_OPTIONS");
+    return {{"ASAN_OPTIONS", current != nullptr && *current != '\0' ? std::string(current) + ":" + flags : flags}};
+}
+
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!done()) {

@@ -34,6 +34,27 @@ std::string random_hex(std::size_t n);
 /// Polls `done` every 20 ms until it is true or `timeout` passed; returns its last answer.
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
+/// True when the tests, and so the s1pilot and s1sim built with them, run under AddressSanitizer
+/// (preset `sanitize`): its allocator, its signal handlers and its leak check at exit are then
+/// part of every child, and a test that watches a child from outside must say which it means.
+constexpr bool under_address_sanitizer() {
+#if defined(__SANITIZE_ADDRESS__)
+    return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return true;
+#else
+    return false;
+#endif
+#else
+    return false;
+#endif
+}
+
+/// The environment that adds `flags` ("name=value:...") to ASAN_OPTIONS for one child; empty
+/// without AddressSanitizer. Later flags win, so the suite's own options stay in force otherwise.
+std::map<std::string, std::string> address_sanitizer_flags(const std::string& flags);
+
 struct spawn_options {
     std::vector<std::string> argv{};           ///< argv[0] is a path, or a name looked up in PATH
     std::map<std::string, std::string> env{};  ///< set in the child on top of this process's environment

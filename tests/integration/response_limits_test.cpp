@@ -99,6 +99,11 @@ TEST(ResponseLimits, AHundredMebibyteBodyIsRefusedWithMemoryBounded) {
     RecordProperty("peak_rss_kib_control", std::to_string(*control.peak_rss_kib));
     std::cout << "[ResponseLimits] s1pilot once peak RSS: " << refused_mib << " MiB refusing a 100 MiB body, "
               << control_mib << " MiB for the same run without it\n";
+    // AddressSanitizer's allocator keeps freed blocks in quarantine and pads every block, so the
+    // sanitize build's RSS measures it, not s1pilot: the refusal above is still checked there, the
+    // bound only in the builds that ship.
+    if (under_address_sanitizer())
+        GTEST_SKIP() << "peak RSS is AddressSanitizer's allocator here; the bound is checked without it";
     // Bounded by the 64 MiB limit (buffered before the refusal) above what the same run needs
     // without it, with 16 MiB to spare; never by the 100 MiB the console sent.
     EXPECT_LT(*f.run.peak_rss_kib, *control.peak_rss_kib + (64 + 16) * 1024)
