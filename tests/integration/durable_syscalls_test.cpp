@@ -51,7 +51,7 @@ TEST(DurableSyscalls, EachIntentIsSyncedBeforeItsPostAndAPostCostsAtMostTwoSyncs
     }
     auto run = s.s1pilot.run_under(
         {"strace", "-f", "-s", "1000000", "-e", "trace=fdatasync,write,sendto,sendmsg", "-o", trace_file.string()},
-        {"once", "-c", s.s1pilot.config_path().string(), "--confirm-wait", "0s"});
+        {"once", "-c", s.s1pilot.config_path().string(), "--confirm-wait", "0s"}, 240s, traced_environment());
     ASSERT_EQ(run.code, 0) << run.describe();
     const auto posts = s.sim->posts().size();
     ASSERT_GE(posts, 20u) << "the fixture must need many batches";
@@ -65,7 +65,8 @@ TEST(DurableSyscalls, EachIntentIsSyncedBeforeItsPostAndAPostCostsAtMostTwoSyncs
         // The ledger's sync between the previous send and the intent's audit write; the audit
         // log's sync between that write and the next send (the POST).
         bool ledger_synced = false, audit_synced = false;
-        for (std::size_t j = i; j-- > 0 && steps[j] != step::send;) ledger_synced = ledger_synced || steps[j] == step::synced;
+        for (std::size_t j = i; j-- > 0 && steps[j] != step::send;)
+            ledger_synced = ledger_synced || steps[j] == step::synced;
         for (std::size_t j = i + 1; j < steps.size() && steps[j] != step::send; ++j)
             audit_synced = audit_synced || steps[j] == step::synced;
         EXPECT_TRUE(ledger_synced) << "intent " << intents << ": the ledger was not synced before it";

@@ -104,10 +104,10 @@ run_result pilot::run(const std::vector<std::string>& args, std::chrono::millise
 }
 
 run_result pilot::run_under(const std::vector<std::string>& wrapper, const std::vector<std::string>& args,
-                            std::chrono::milliseconds timeout) const {
+                            std::chrono::milliseconds timeout, const std::map<std::string, std::string>& env) const {
     auto options = spawn(args);
     options.argv.insert(options.argv.begin(), wrapper.begin(), wrapper.end());
-    for (const auto& [name, value] : address_sanitizer_flags("detect_leaks=0")) options.env[name] = value;
+    for (const auto& [name, value] : env) options.env[name] = value;
     return run_to_end(std::move(options), timeout);
 }
 

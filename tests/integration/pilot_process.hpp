@@ -77,10 +77,11 @@ public:
 
     /// `s1pilot ARGS...` to its end (killed after `timeout`).
     run_result run(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 240s) const;
-    /// `WRAPPER... s1pilot ARGS...` to its end: s1pilot run by another program (strace). Under
-    /// AddressSanitizer the leak check at exit is off: it cannot run in a process under ptrace.
+    /// `WRAPPER... s1pilot ARGS...` to its end: s1pilot run by another program (strace, a
+    /// terminal), with `env` added to its environment.
     run_result run_under(const std::vector<std::string>& wrapper, const std::vector<std::string>& args,
-                         std::chrono::milliseconds timeout = 240s) const;
+                         std::chrono::milliseconds timeout = 240s,
+                         const std::map<std::string, std::string>& env = {}) const;
     /// `s1pilot audit ARGS... --key-file KEY`: verify or export this pilot's (keyed) log.
     run_result audit(const std::vector<std::string>& args) const;
     /// `s1pilot once -c CONFIG EXTRA...`.

@@ -33,7 +33,7 @@ TEST(ReadSyscalls, LargePagesAreReadWithoutSpinningOrRearmingTimers) {
     }
 
     auto run = s.s1pilot.run_under({"strace", "-f", "-c", "-o", table_file.string()},
-                                   {"plan", "-c", s.s1pilot.config_path().string()});
+                                   {"plan", "-c", s.s1pilot.config_path().string()}, 240s, traced_environment());
     ASSERT_EQ(run.code, 0) << run.describe();
     const auto requests = s.sim->requests().size();
     ASSERT_GE(requests, 4u) << "the fixture must need several full pages";

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "process.hpp"
+
 namespace s1pilot::integration {
 
 inline bool on_path(const std::string& program) {
@@ -17,6 +19,12 @@ inline bool on_path(const std::string& program) {
         if (!dir.empty() && std::filesystem::exists(std::filesystem::path(dir) / program)) return true;
     }
     return false;
+}
+
+/// The environment of a process run under strace: under AddressSanitizer its leak check at exit
+/// is off, as it cannot run in a process under ptrace (every untraced child still runs it).
+inline std::map<std::string, std::string> traced_environment() {
+    return address_sanitizer_flags("detect_leaks=0");
 }
 
 /// Calls per system call from the table `strace -c` writes.
