@@ -52,7 +52,7 @@ void parse_limits(reader& r, const entry& e, limits_config& out) {
     mapping fields(r, e.value, "limits");
     fields.reject_unknown(r, limits_keys, "limits");
     if (const entry* max = fields.find("max_threats")) {
-        if (auto n = read_integer(r, max->value, "limits.max_threats", 1, 100000))
+        if (auto n = read_integer(r, max->value, "limits.max_threats", 1, 1000000))
             out.max_threats = static_cast<int>(*n);
     }
     if (const entry* on_exceed = fields.find("on_exceed")) {

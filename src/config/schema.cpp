@@ -77,7 +77,7 @@ json::object playbook_schema() {
          json::object{
              {"max_threats", json::object{{"type", "integer"},
                                           {"minimum", 1},
-                                          {"maximum", 100000},
+                                          {"maximum", 1000000},
                                           {"default", defaults::max_threats},
                                           {"description", "Blast-radius cap per run"}}},
              {"on_exceed", enum_of(detail::exceed_policies, "hold: act on none; first: the oldest max_threats")},

@@ -38,15 +38,18 @@ const config::note_action* as_note(const config::action& a) {
 
 }  // namespace
 
-threat_ref make_ref(const s1::threat_record& threat, bool with_details, bool with_mitigations) {
-    threat_ref ref{
-        threat.id, threat.agent_id, threat.site_id, threat.created_at.value_or(core::timestamp{}), {}, {}, {}, {}};
-    if (with_details) {
-        ref.threat_name = threat.threat_name;
-        ref.classification = threat.classification;
-        ref.computer_name = threat.computer_name;
-    }
-    if (with_mitigations) ref.mitigations = threat.mitigations;
+bool threat_ref::operator==(const threat_ref& other) const {
+    static const threat_texts none;
+    return id == other.id && agent_id == other.agent_id &&
+           created_at == other.created_at && (texts ? *texts : none) == (other.texts ? *other.texts : none);
+}
+
+threat_ref make_ref(const s1::threat_record& threat, bool with_details) {
+    threat_ref ref{threat.id, threat.agent_id, threat.created_at.value_or(core::timestamp{}), {}};
+    if (with_details && (threat.site_id != 0 || !threat.threat_name.empty() || !threat.classification.empty() ||
+                         !threat.computer_name.empty()))
+        ref.texts = std::make_shared<const threat_texts>(
+            threat_texts{threat.site_id, threat.threat_name, threat.classification, threat.computer_name});
     return ref;
 }
 
@@ -110,30 +113,71 @@ std::optional<filter::threat_filter> restrict_match(const filter::threat_filter&
     return out;
 }
 
-std::vector<std::string> threats_left(const std::vector<std::string>& ordered_ids,
-                                      const std::vector<state::remaining_action>& remaining) {
-    std::unordered_set<std::string> open;
+open_threats to_open_threats(const state::remaining_action& remaining) {
+    open_threats out;
+    auto convert = [](const std::vector<std::string>& from, std::vector<s1::object_id>& to) {
+        to.reserve(from.size());
+        for (const auto& text : from)
+            if (const auto id = s1::parse_object_id(text)) to.push_back(*id);
+    };
+    convert(remaining.to_do, out.to_do);
+    convert(remaining.pending, out.pending);
+    return out;
+}
+
+namespace {
+
+/// The ids sorted and without duplicates: a set in one allocation, searched by binary search.
+std::vector<s1::object_id> sorted_set(std::vector<s1::object_id> ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+}
+
+bool contains(const std::vector<s1::object_id>& set, s1::object_id id) {
+    return std::binary_search(set.begin(), set.end(), id);
+}
+
+}  // namespace
+
+std::vector<s1::object_id> threats_left(const std::vector<s1::object_id>& ordered_ids,
+                                        const std::vector<open_threats>& remaining) {
+    std::size_t size = 0;
+    for (const auto& r : remaining) size += r.to_do.size() + r.pending.size();
+    std::vector<s1::object_id> all;
+    all.reserve(size);
     for (const auto& r : remaining) {
-        open.insert(r.to_do.begin(), r.to_do.end());
-        open.insert(r.pending.begin(), r.pending.end());
+        all.insert(all.end(), r.to_do.begin(), r.to_do.end());
+        all.insert(all.end(), r.pending.begin(), r.pending.end());
     }
-    std::vector<std::string> out;
-    for (const auto& id : ordered_ids) {
-        if (open.erase(id) > 0) out.push_back(id);
+    const auto open = sorted_set(std::move(all));
+    std::vector<bool> taken(open.size(), false);
+    std::vector<s1::object_id> out;
+    out.reserve(open.size());
+    for (const auto id : ordered_ids) {
+        const auto at = std::lower_bound(open.begin(), open.end(), id);
+        if (at == open.end() || *at != id) continue;
+        const auto i = static_cast<std::size_t>(at - open.begin());
+        if (taken[i]) continue;
+        taken[i] = true;
+        out.push_back(id);
     }
     return out;
 }
 
-action_work work_for_action(const state::remaining_action& remaining, const std::vector<std::string>& selected,
-                            const std::vector<std::string>& failed_before, config::error_policy on_error) {
-    const std::unordered_set<std::string> chosen(selected.begin(), selected.end());
-    std::unordered_set<std::string> failed;
-    if (on_error == config::error_policy::stop) failed.insert(failed_before.begin(), failed_before.end());
+action_work work_for_action(const open_threats& remaining, const std::vector<s1::object_id>& selected,
+                            const std::vector<s1::object_id>& failed_before, config::error_policy on_error) {
+    // Sorted, as the caller promises, is searched in place; anything else is sorted first.
+    std::vector<s1::object_id> sorted_copy;
+    if (!std::is_sorted(selected.begin(), selected.end())) sorted_copy = sorted_set(selected);
+    const auto& chosen = sorted_copy.empty() ? selected : sorted_copy;
+    const auto failed =
+        on_error == config::error_policy::stop ? sorted_set(failed_before) : std::vector<s1::object_id>{};
     action_work work;
-    auto sort_into = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
-        for (const auto& id : from) {
-            if (!chosen.contains(id)) continue;
-            if (failed.contains(id))
+    auto sort_into = [&](const std::vector<s1::object_id>& from, std::vector<s1::object_id>& to) {
+        for (const auto id : from) {
+            if (!contains(chosen, id)) continue;
+            if (contains(failed, id))
                 work.skipped.push_back(id);
             else
                 to.push_back(id);
@@ -201,13 +245,13 @@ std::string render_note(const config::note_template& text, const note_values& va
             case placeholder::time: return values.time;
             case placeholder::matched: return std::to_string(values.matched);
             case placeholder::threat_id: return threat ? s1::to_string_id(threat->id) : std::string();
-            case placeholder::threat_name: return threat ? threat->threat_name : std::string();
-            case placeholder::classification: return threat ? threat->classification : std::string();
-            case placeholder::computer_name: return threat ? threat->computer_name : std::string();
+            case placeholder::threat_name: return threat ? std::string(threat->threat_name()) : std::string();
+            case placeholder::classification: return threat ? std::string(threat->classification()) : std::string();
+            case placeholder::computer_name: return threat ? std::string(threat->computer_name()) : std::string();
             case placeholder::agent_id:
                 return threat && threat->agent_id ? s1::to_string_id(threat->agent_id) : std::string();
             case placeholder::site_id:
-                return threat && threat->site_id ? s1::to_string_id(threat->site_id) : std::string();
+                return threat && threat->site_id() ? s1::to_string_id(threat->site_id()) : std::string();
         }
         return {};
     });

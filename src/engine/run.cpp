@@ -6,18 +6,109 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
-#include <unordered_set>
+#include <algorithm>
 
+#include "convert.hpp"
 #include "engine_impl.hpp"
 
 namespace s1pilot::engine {
 
 namespace asio = boost::asio;
 using detail::batch_job;
-/// The resolved threats by id.
-using threat_index = std::unordered_map<std::string, const threat_ref*>;
-
 namespace {
+
+/// The ledger is asked what is left for this many threats at a time, so that a run of hundreds of
+/// thousands never holds them all as text at once.
+constexpr std::size_t remaining_chunk = 4096;
+
+/// The resolved threats by id: their positions in the resolve, sorted by id, the first position
+/// of each id only. 4 bytes a threat, where a hash map of text ids took about 100.
+class threat_index {
+public:
+    explicit threat_index(const std::vector<threat_ref>& threats) : threats_(threats) {
+        positions_.reserve(threats.size());
+        for (std::size_t i = 0; i < threats.size(); ++i) positions_.push_back(static_cast<std::uint32_t>(i));
+        const auto by_id = [this](std::uint32_t a, std::uint32_t b) { return threats_[a].id < threats_[b].id; };
+        std::stable_sort(positions_.begin(), positions_.end(), by_id);
+        const auto same = [this](std::uint32_t a, std::uint32_t b) { return threats_[a].id == threats_[b].id; };
+        positions_.erase(std::unique(positions_.begin(), positions_.end(), same), positions_.end());
+    }
+
+    const threat_ref* find(s1::object_id id) const {
+        const auto at = std::lower_bound(positions_.begin(), positions_.end(), id,
+                                         [this](std::uint32_t p, s1::object_id wanted) { return threats_[p].id < wanted; });
+        return at != positions_.end() && threats_[*at].id == id ? &threats_[*at] : nullptr;
+    }
+    const threat_ref* find(std::string_view id) const {
+        const auto number = s1::parse_object_id(id);
+        return number ? find(*number) : nullptr;
+    }
+
+    /// Each id once, in resolve order.
+    std::vector<s1::object_id> ordered_ids() const {
+        std::vector<std::uint32_t> positions(positions_);
+        std::sort(positions.begin(), positions.end());
+        std::vector<s1::object_id> out;
+        out.reserve(positions.size());
+        for (const auto p : positions) out.push_back(threats_[p].id);
+        return out;
+    }
+
+private:
+    const std::vector<threat_ref>& threats_;
+    std::vector<std::uint32_t> positions_;
+};
+
+/// One mitigationStatus[] entry of a matched threat, for an action the playbook mitigates with.
+struct mitigation_seen {
+    s1::object_id threat = 0;
+    s1::mitigation_entry entry;
+};
+
+/// The entries a run keeps for its mitigations' baselines, sorted by threat: 32 bytes an entry,
+/// nothing for a threat without one (most, in a clean-up of new threats).
+class mitigation_history {
+public:
+    /// The actions kept: the playbook's mitigate actions. None: nothing is kept.
+    explicit mitigation_history(const config::playbook& p) {
+        for (const auto& a : p.actions)
+            if (const auto* m = std::get_if<config::mitigate_action>(&a)) kinds_.push_back(detail::to_s1(m->kind));
+    }
+
+    void keep(const s1::threat_record& threat) {
+        for (const auto& m : threat.mitigations)
+            if (m.action && std::find(kinds_.begin(), kinds_.end(), *m.action) != kinds_.end())
+                seen_.push_back({threat.id, m});
+    }
+
+    /// After the last keep().
+    void sort() {
+        std::stable_sort(seen_.begin(), seen_.end(),
+                         [](const mitigation_seen& a, const mitigation_seen& b) { return a.threat < b.threat; });
+        seen_.shrink_to_fit();
+    }
+
+    mitigation_baseline baseline(s1::mitigation_action action, s1::object_id threat) const {
+        const auto [from, to] = std::equal_range(seen_.begin(), seen_.end(), mitigation_seen{threat, {}},
+                                                 [](const mitigation_seen& a, const mitigation_seen& b) {
+                                                     return a.threat < b.threat;
+                                                 });
+        std::vector<s1::mitigation_entry> entries;
+        for (auto it = from; it != to; ++it) entries.push_back(it->entry);
+        return baseline_of(action, entries);
+    }
+
+private:
+    std::vector<s1::mitigation_action> kinds_;
+    std::vector<mitigation_seen> seen_;
+};
+
+std::vector<std::string> to_strings(const std::vector<s1::object_id>& ids) {
+    std::vector<std::string> out;
+    out.reserve(ids.size());
+    for (const auto id : ids) out.push_back(s1::to_string_id(id));
+    return out;
+}
 
 /// Everything one run carries from step to step.
 struct run_context {
@@ -28,21 +119,22 @@ struct run_context {
     bool dry = false;
     core::timestamp started{};
     filter::threat_filter match;  ///< resolved (and restricted) once for the whole run
+    mitigation_history mitigations;  ///< the baselines of the run's mitigations
     note_values notes;
     run_report report;
     int batches = 0;
-    std::vector<std::string> keys;    ///< the ledger key of each action
-    std::vector<std::string> failed;  ///< threats an earlier action failed for (on_error: stop)
+    std::vector<std::string> keys;      ///< the ledger key of each action
+    std::vector<s1::object_id> failed;  ///< threats an earlier action failed for (on_error: stop)
+    bool any_failed = false;            ///< something failed (a filter run's rows are not threats)
 
     std::string next_batch() { return "b-" + std::to_string(++batches); }
-};
 
-std::vector<std::string> ids_of(const std::vector<threat_ref>& threats) {
-    std::vector<std::string> out;
-    out.reserve(threats.size());
-    for (const auto& t : threats) out.push_back(s1::to_string_id(t.id));
-    return out;
-}
+    void note_failed(const std::vector<std::string>& threats) {
+        any_failed = any_failed || !threats.empty();
+        for (const auto& threat : threats)
+            if (const auto id = s1::parse_object_id(threat)) failed.push_back(*id);
+    }
+};
 
 dry_call to_dry(const planned_call& call) {
     const auto& ids = call.agent_ids.empty() ? call.threat_ids : call.agent_ids;
@@ -81,11 +173,9 @@ public:
         if (needs_confirmation(job.expected) && !filter_target)
             job.confirm_within = run_.playbook.limits.confirm_within;
         if (const auto* m = std::get_if<config::mitigate_action>(&a); m != nullptr && refs != nullptr) {
-            for (const auto& threat : job.call.threat_ids) {
-                const auto ref = refs->find(threat);
-                if (ref != refs->end())
-                    job.baselines.emplace(threat, baseline_of(job.expected.mitigation, ref->second->mitigations));
-            }
+            for (const auto& threat : job.call.threat_ids)
+                if (const auto* ref = refs->find(threat))
+                    job.baselines.emplace(threat, run_.mitigations.baseline(job.expected.mitigation, ref->id));
         }
         const bool confirmed_later = job.confirm_within.has_value();
         auto out = co_await engine_.act_on_batch(run_.id, *run_.session, std::move(job));
@@ -94,9 +184,8 @@ public:
         if (!confirmed_later && refs != nullptr) {
             std::vector<core::timestamp> created;
             for (const auto& threat : out.done)
-                if (const auto ref = refs->find(threat);
-                    ref != refs->end() && ref->second->created_at != core::timestamp{})
-                    created.push_back(ref->second->created_at);
+                if (const auto* ref = refs->find(threat); ref != nullptr && ref->created_at != core::timestamp{})
+                    created.push_back(ref->created_at);
             engine_.observe_contained(run_.playbook, ledger_key(a), created);
         }
         report.calls += out.calls;
@@ -105,16 +194,17 @@ public:
         report.skipped += out.skipped.size();
         report.awaiting_confirmation += out.followed;
         report.failures += out.failed.size() + out.unknown.size();
-        run_.failed.insert(run_.failed.end(), out.failed.begin(), out.failed.end());
-        run_.failed.insert(run_.failed.end(), out.unknown.begin(), out.unknown.end());
+        run_.note_failed(out.failed);
+        run_.note_failed(out.unknown);
         co_return !out.fatal;
     }
 
     /// Rows of this playbook still pending from an earlier run: reconcile them (read, never
     /// resend blindly) before this run decides anything about those threats; then count how
     /// they ended. False when the engine failed closed.
-    asio::awaitable<bool> settle_pending(std::size_t i, const std::vector<std::string>& pending,
+    asio::awaitable<bool> settle_pending(std::size_t i, const std::vector<s1::object_id>& pending_ids,
                                          action_report& report) {
+        const auto pending = to_strings(pending_ids);
         auto* ledger = engine_.services.ledger;
         const auto& key = run_.keys[i];
         const auto& name = run_.playbook.name;
@@ -140,8 +230,8 @@ public:
             co_return false;
         }
         const auto& still = again->front();
-        run_.failed.insert(run_.failed.end(), still.to_do.begin(), still.to_do.end());
-        run_.failed.insert(run_.failed.end(), still.pending.begin(), still.pending.end());
+        run_.note_failed(still.to_do);
+        run_.note_failed(still.pending);
         report.failures += still.to_do.size() + still.pending.size();
         report.threats_done += pending.size() - still.to_do.size() - still.pending.size();
         co_return true;
@@ -243,7 +333,7 @@ public:
         run_.match = pin_upper_bound(std::move(run_.match), run_.started);
         for (std::size_t i = 0; i < p.actions.size(); ++i) {
             if (engine_.stopping) co_return co_await finish(run_outcome::failed, "interrupted by shutdown");
-            if (!run_.failed.empty() && p.on_error == config::error_policy::stop) {
+            if (run_.any_failed && p.on_error == config::error_policy::stop) {
                 run_.report.actions[i].skipped = 1;
                 continue;
             }
@@ -277,14 +367,32 @@ public:
         const auto& p = run_.playbook;
         run_.report.matched = threats.size();
         auto* ledger = engine_.services.ledger;
-        const auto ids = ids_of(threats);
-        auto remaining =
-            co_await engine_.on_worker([&] { return ledger->remaining(p.name, run_.keys, ids, p.limits.cooldown); });
+        const threat_index by_id(threats);
+        auto ids = by_id.ordered_ids();
+        auto remaining = co_await engine_.on_worker([&]() -> state::result<std::vector<open_threats>> {
+            std::vector<open_threats> out(run_.keys.size());
+            for (auto& action : out) action.to_do.reserve(ids.size());  // usually all of them
+            std::vector<std::string> chunk;
+            for (std::size_t start = 0; start < ids.size(); start += remaining_chunk) {
+                chunk.clear();
+                for (std::size_t i = start; i < std::min(ids.size(), start + remaining_chunk); ++i)
+                    chunk.push_back(s1::to_string_id(ids[i]));
+                auto answer = ledger->remaining(p.name, run_.keys, chunk, p.limits.cooldown);
+                if (!answer) return answer.error();
+                for (std::size_t k = 0; k < out.size() && k < answer->size(); ++k) {
+                    auto part = to_open_threats((*answer)[k]);
+                    out[k].to_do.insert(out[k].to_do.end(), part.to_do.begin(), part.to_do.end());
+                    out[k].pending.insert(out[k].pending.end(), part.pending.begin(), part.pending.end());
+                }
+            }
+            return out;
+        });
         if (!remaining) {
             engine_.fail_closed("ledger: " + remaining.error().message);
             co_return co_await finish(run_outcome::failed, engine_.halt_reason());
         }
         auto left = threats_left(ids, *remaining);
+        std::vector<s1::object_id>().swap(ids);
         run_.report.after_ledger = left.size();
         // The match's `limit`: at most that many (the oldest left) per run; never sent in the GET.
         left.resize(match_limit(run_.match, left.size()));
@@ -293,10 +401,11 @@ public:
             co_await held(run_.report.matched, run_.report.after_ledger, {});
             co_return co_await finish(run_outcome::held, {});
         }
-        const std::vector<std::string> selected(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(limit.keep));
+        left.resize(limit.keep);
+        // Sorted for work_for_action; each action's work keeps the ledger's (resolve) order.
+        std::sort(left.begin(), left.end());
+        const auto& selected = left;
         run_.report.acted = run_.notes.matched = selected.size();
-        threat_index by_id;
-        for (const auto& t : threats) by_id.emplace(s1::to_string_id(t.id), &t);
         for (std::size_t i = 0; i < p.actions.size(); ++i) {
             auto error = co_await act(i, (*remaining)[i], selected, by_id);
             if (!error.empty()) co_return co_await finish(run_outcome::failed, error);
@@ -307,10 +416,15 @@ public:
     /// Every page, oldest first, keeping compact records only. The error, or empty.
     asio::awaitable<std::string> resolve(std::vector<threat_ref>& threats) {
         const bool details = needs_threat_details(run_.playbook);
-        const bool with_mitigations = mitigates(run_.playbook);
         // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
         std::function<bool(s1::threat_page&)> keep = [&](s1::threat_page& page) {
-            for (const auto& record : page.threats) threats.push_back(make_ref(record, details, with_mitigations));
+            // The first page's total sizes the list once (bounded: a total is the console's word).
+            if (threats.empty() && page.total_items > 0)
+                threats.reserve(static_cast<std::size_t>(std::min<std::int64_t>(page.total_items, 2'000'000)));
+            for (const auto& record : page.threats) {
+                threats.push_back(make_ref(record, details));
+                run_.mitigations.keep(record);
+            }
             if (const auto& progress = engine_.services.progress) {
                 progress_event e;
                 e.playbook = run_.playbook.name;
@@ -323,6 +437,7 @@ public:
         auto listed = co_await std::move(listing);
         if (!listed.ok()) co_return "resolving the match failed: " + listed.error.message;
         if (engine_.stopping) co_return "interrupted by shutdown";
+        run_.mitigations.sort();
         co_return std::string();
     }
 
@@ -342,43 +457,71 @@ private:
     }
 
     /// Step 4 for action `i`. The run's error, or empty.
-    asio::awaitable<std::string> act(std::size_t i, const state::remaining_action& remaining,
-                                     const std::vector<std::string>& selected, const threat_index& by_id) {
+    asio::awaitable<std::string> act(std::size_t i, const open_threats& remaining,
+                                     const std::vector<s1::object_id>& selected, const threat_index& by_id) {
         const auto& a = run_.playbook.actions[i];
         auto& report = run_.report.actions[i];
         auto work = work_for_action(remaining, selected, run_.failed, run_.playbook.on_error);
         if (!work.skipped.empty()) {
             report.skipped = work.skipped.size();
-            auto event =
-                skipped_event(run_.id, report.action, work.skipped, "an earlier action failed (on_error: stop)");
+            auto event = skipped_event(run_.id, report.action, to_strings(work.skipped),
+                                       "an earlier action failed (on_error: stop)");
             if (!co_await engine_.audit(std::move(event))) co_return engine_.halt_reason();
         }
         if (!work.pending.empty() && !run_.dry && !co_await steps_.settle_pending(i, work.pending, report))
             co_return engine_.halt_reason();
-        std::vector<const threat_ref*> targets;
-        for (const auto& id : work.to_do) targets.push_back(by_id.at(id));
+        // The calls are planned a batch at a time, so that only the batch in flight holds its ids
+        // as text and its request. An isolate's threats without an agent are reported first, once,
+        // as planning them all at once would.
+        const auto& ids = work.to_do;
+        const bool isolate = std::holds_alternative<config::isolate_action>(a);
+        const auto* note = std::get_if<config::note_action>(&a);
         const auto batch = static_cast<std::size_t>(run_.session->config.batch_size);
-        auto plan = plan_calls(a, run_.match, targets, batch, run_.notes);
-        if (!plan) co_return "refused to build the request: " + plan.error().message();
-        if (!plan->no_agent.empty()) {
-            report.failures += plan->no_agent.size();
-            run_.failed.insert(run_.failed.end(), plan->no_agent.begin(), plan->no_agent.end());
-            auto event = skipped_event(run_.id, report.action, plan->no_agent, "the threat has no agent id to isolate");
+        const std::size_t slice = std::max<std::size_t>(batch, 1);
+        const auto targets = [&](std::size_t start) {
+            std::vector<const threat_ref*> part;
+            for (std::size_t t = start; t < std::min(ids.size(), start + slice); ++t)
+                if (const auto* ref = by_id.find(ids[t])) part.push_back(ref);
+            return part;
+        };
+        std::size_t total = 0;
+        std::vector<std::string> no_agent;
+        for (std::size_t start = 0; start < ids.size(); start += slice) {
+            const auto part = targets(start);
+            bool any_agent = !isolate;
+            for (const auto* ref : part) {
+                if (!isolate) break;
+                if (ref->agent_id == 0)
+                    no_agent.push_back(s1::to_string_id(ref->id));
+                else
+                    any_agent = true;
+            }
+            if (any_agent) total += note != nullptr && note->text.per_threat() ? part.size() : 1;
+        }
+        if (!no_agent.empty()) {
+            report.failures += no_agent.size();
+            run_.note_failed(no_agent);
+            auto event = skipped_event(run_.id, report.action, no_agent, "the threat has no agent id to isolate");
             if (!co_await engine_.audit(std::move(event))) co_return engine_.halt_reason();
         }
         std::size_t number = 0;
-        for (auto& call : plan->calls) {
-            if (engine_.stopping) co_return "interrupted by shutdown: later batches not sent";
-            if (const auto& progress = engine_.services.progress) {
-                progress_event e;
-                e.what = progress_event::kind::batch;
-                e.playbook = run_.playbook.name;
-                e.detail = report.action;
-                e.done = ++number;
-                e.total = plan->calls.size();
-                progress(e);
+        for (std::size_t start = 0; start < ids.size(); start += slice) {
+            auto plan = plan_calls(a, run_.match, targets(start), batch, run_.notes);
+            if (!plan) co_return "refused to build the request: " + plan.error().message();
+            for (auto& call : plan->calls) {
+                if (engine_.stopping) co_return "interrupted by shutdown: later batches not sent";
+                if (const auto& progress = engine_.services.progress) {
+                    progress_event e;
+                    e.what = progress_event::kind::batch;
+                    e.playbook = run_.playbook.name;
+                    e.detail = report.action;
+                    e.done = ++number;
+                    e.total = total;
+                    progress(e);
+                }
+                if (!co_await steps_.perform(a, report, std::move(call), false, &by_id))
+                    co_return engine_.halt_reason();
             }
-            if (!co_await steps_.perform(a, report, std::move(call), false, &by_id)) co_return engine_.halt_reason();
         }
         co_return std::string();
     }
@@ -409,8 +552,8 @@ asio::awaitable<run_report> engine::impl::execute_run(std::shared_ptr<const snap
         failed_early.error = "console '" + p.console + "' is not configured";
     if (!failed_early.error.empty()) co_return failed_early;
 
-    run_context run{
-        std::move(snap), p, session, {}, failed_early.dry_run, services.clock->now(), {}, {}, {}, 0, {}, {}};
+    run_context run{std::move(snap), p, session, {}, failed_early.dry_run, services.clock->now(), {},
+                    mitigation_history(p), {}, {}, 0, {}, {}};
     run.report.playbook = p.name;
     run.report.dry_run = run.dry;
     run.id = {{}, p.name, p.sha256, session->config.name, run.dry};

@@ -13,6 +13,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,23 +21,38 @@
 
 namespace s1pilot::engine {
 
-/// What a run keeps of one matched threat: ids for the calls and, only when a note needs them,
-/// the texts of per-threat placeholders.
-struct threat_ref {
-    s1::object_id id = 0;
-    s1::object_id agent_id = 0;
+/// The values of per-threat note placeholders beyond the ids a call needs, kept only when a note of the playbook uses them.
+struct threat_texts {
     s1::object_id site_id = 0;
-    core::timestamp created_at{};  ///< for time to contain (the epoch when the console omits it)
     std::string threat_name;
     std::string classification;
     std::string computer_name;
-    std::vector<s1::mitigation_entry> mitigations;  ///< kept when the playbook mitigates: the baselines
-    bool operator==(const threat_ref&) const = default;
+    bool operator==(const threat_texts&) const = default;
 };
 
-/// `with_details`: keep the placeholder texts (a note of the playbook uses per-threat ones);
-/// `with_mitigations`: keep mitigationStatus[] (the playbook has a mitigate action).
-threat_ref make_ref(const s1::threat_record& threat, bool with_details, bool with_mitigations = false);
+/// What a run keeps of one matched threat (PERFORMANCE.md B6: a resolve may hold hundreds of
+/// thousands): ids as numbers, the creation time, and the texts only when a note needs them and
+/// the threat has any: 40 bytes. (A mitigation's baselines are kept apart, by the run: run.cpp.)
+struct threat_ref {
+    s1::object_id id = 0;
+    s1::object_id agent_id = 0;
+    core::timestamp created_at{};  ///< for time to contain (the epoch when the console omits it)
+    std::shared_ptr<const threat_texts> texts;  ///< null: nothing kept
+
+    s1::object_id site_id() const noexcept { return texts ? texts->site_id : 0; }
+    std::string_view threat_name() const noexcept { return texts ? std::string_view(texts->threat_name) : ""; }
+    std::string_view classification() const noexcept {
+        return texts ? std::string_view(texts->classification) : "";
+    }
+    std::string_view computer_name() const noexcept {
+        return texts ? std::string_view(texts->computer_name) : "";
+    }
+    /// Equal ids and time, and equal texts (none and empty ones alike).
+    bool operator==(const threat_ref& other) const;
+};
+
+/// `with_details`: keep the placeholder texts (a note of the playbook uses per-threat ones).
+threat_ref make_ref(const s1::threat_record& threat, bool with_details);
 
 /// True when the playbook has a mitigate action.
 bool mitigates(const config::playbook& p);
@@ -75,20 +91,33 @@ filter::threat_filter pin_upper_bound(filter::threat_filter match, core::timesta
 std::optional<filter::threat_filter> restrict_match(const filter::threat_filter& match,
                                                     const std::vector<std::string>& ids);
 
-/// Step 2: the ids (in resolve order) for which some action is still to do or pending.
-std::vector<std::string> threats_left(const std::vector<std::string>& ordered_ids,
-                                      const std::vector<state::remaining_action>& remaining);
-
-/// What one action of a run must do: threats to send for, and threats whose earlier outcome is
-/// unknown (reconcile first). With on_error: stop, threats that failed an earlier action of the
-/// run (`failed_before`) are taken out and counted as skipped.
-struct action_work {
-    std::vector<std::string> to_do;
-    std::vector<std::string> pending;
-    std::vector<std::string> skipped;
+/// What the ledger leaves of one action (state::remaining_action), threat ids as numbers: a run
+/// holds these for every matched threat, so they are kept compact.
+struct open_threats {
+    std::vector<s1::object_id> to_do;    ///< no row, a failed row, or a done row past its cooldown
+    std::vector<s1::object_id> pending;  ///< an earlier POST's outcome is unknown: reconcile first
+    bool operator==(const open_threats&) const = default;
 };
-action_work work_for_action(const state::remaining_action& remaining, const std::vector<std::string>& selected,
-                            const std::vector<std::string>& failed_before, config::error_policy on_error);
+
+/// The ledger's answer as numbers. A threat id that is not a number (never one a resolve gave)
+/// cannot be in a threats run's answer and is dropped.
+open_threats to_open_threats(const state::remaining_action& remaining);
+
+/// Step 2: the ids (in resolve order) for which some action is still to do or pending; each once.
+std::vector<s1::object_id> threats_left(const std::vector<s1::object_id>& ordered_ids,
+                                        const std::vector<open_threats>& remaining);
+
+/// What one action must do: threats to send for, and threats whose earlier outcome is unknown
+/// (reconcile first), in the order of `remaining`; only those in `selected`, which is sorted (a
+/// set in one allocation). With on_error: stop, threats that failed an earlier action of the run
+/// (`failed_before`, any order) are taken out and counted as skipped.
+struct action_work {
+    std::vector<s1::object_id> to_do;
+    std::vector<s1::object_id> pending;
+    std::vector<s1::object_id> skipped;
+};
+action_work work_for_action(const open_threats& remaining, const std::vector<s1::object_id>& selected,
+                            const std::vector<s1::object_id>& failed_before, config::error_policy on_error);
 
 /// Cuts `count` items into batches of at most `batch_size` (>= 1): the sizes, in order.
 std::vector<std::size_t> batch_sizes(std::size_t count, std::size_t batch_size);

@@ -87,7 +87,7 @@ const std::vector<invalid_case> cases{
      {R"(missing-incident-status.yaml:6:7: missing required key "status" in actions[0].incident (one of unresolved, in_progress, resolved))"}},
     {"two-documents.yaml", {"two-documents.yaml:7:1: a second YAML document: write one per file"}},
     {"bad-max-threats.yaml",
-     {R"(bad-max-threats.yaml:5:16: limits.max_threats: expected a whole number from 1 to 100000, not "lots")",
+     {R"(bad-max-threats.yaml:5:16: limits.max_threats: expected a whole number from 1 to 1000000, not "lots")",
       R"(bad-max-threats.yaml:6:14: limits.on_exceed: expected one of hold, first, not "skip")"}},
     {"ids-as-one-string.yaml",
      {R"(ids-as-one-string.yaml:3:12: siteIds: "1364475734565842019,1364475734565842020" is not an id (ids are decimal numbers); to give several, write a YAML list: [1364475734565842019, 1364475734565842020])"}},

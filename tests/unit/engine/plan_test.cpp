@@ -53,20 +53,30 @@ TEST(restrict_match, sets_ids_and_intersects_with_the_matchs_own) {
 }
 
 TEST(ledger_step, keeps_threats_with_anything_to_do_or_pending_in_resolve_order) {
-    std::vector<state::remaining_action> remaining{{"mitigate:kill", {"3"}, {}}, {"note:x", {"1"}, {"4"}}};
-    EXPECT_EQ(threats_left({"1", "2", "3", "4"}, remaining), (std::vector<std::string>{"1", "3", "4"}));
+    std::vector<open_threats> remaining{{{3}, {}}, {{1}, {4}}};
+    EXPECT_EQ(threats_left({1, 2, 3, 4}, remaining), (std::vector<s1::object_id>{1, 3, 4}));
+    // A threat open for two actions, or resolved twice, is left once, where it first came.
+    std::vector<open_threats> twice{{{3, 1}, {}}, {{1}, {3}}};
+    EXPECT_EQ(threats_left({3, 2, 1, 3}, twice), (std::vector<s1::object_id>{3, 1}));
+}
+
+TEST(ledger_step, the_ledgers_text_ids_become_numbers) {
+    state::remaining_action r{"mitigate:kill", {"3", "1364475734565842019"}, {"4"}};
+    EXPECT_EQ(to_open_threats(r), (open_threats{{3, 1364475734565842019ULL}, {4}}));
+    state::remaining_action odd{"mitigate:kill", {"run:r-1", "7"}, {""}};
+    EXPECT_EQ(to_open_threats(odd), (open_threats{{7}, {}}));
 }
 
 TEST(work_for_action, stop_skips_threats_that_failed_an_earlier_action) {
-    state::remaining_action r{"note:x", {"1", "2", "3", "9"}, {"4"}};
-    auto stop = work_for_action(r, {"1", "2", "3", "4"}, {"2", "4"}, config::error_policy::stop);
-    EXPECT_EQ(stop.to_do, (std::vector<std::string>{"1", "3"}));  // 9 is not selected (limit)
+    open_threats r{{1, 2, 3, 9}, {4}};
+    auto stop = work_for_action(r, {1, 2, 3, 4}, {2, 4}, config::error_policy::stop);
+    EXPECT_EQ(stop.to_do, (std::vector<s1::object_id>{1, 3}));  // 9 is not selected (limit)
     EXPECT_TRUE(stop.pending.empty());
-    EXPECT_EQ(stop.skipped, (std::vector<std::string>{"2", "4"}));
+    EXPECT_EQ(stop.skipped, (std::vector<s1::object_id>{2, 4}));
 
-    auto go_on = work_for_action(r, {"1", "2", "3", "4"}, {"2", "4"}, config::error_policy::proceed);
-    EXPECT_EQ(go_on.to_do, (std::vector<std::string>{"1", "2", "3"}));
-    EXPECT_EQ(go_on.pending, (std::vector<std::string>{"4"}));
+    auto go_on = work_for_action(r, {1, 2, 3, 4}, {2, 4}, config::error_policy::proceed);
+    EXPECT_EQ(go_on.to_do, (std::vector<s1::object_id>{1, 2, 3}));
+    EXPECT_EQ(go_on.pending, (std::vector<s1::object_id>{4}));
     EXPECT_TRUE(go_on.skipped.empty());
 }
 
@@ -100,8 +110,9 @@ TEST(ledger_keys, name_actions_and_tell_two_notes_apart) {
 std::vector<threat_ref> refs(std::size_t n) {
     std::vector<threat_ref> out;
     for (std::size_t i = 0; i < n; ++i)
-        out.push_back(
-            {100 + i, 500 + i / 2, 7, {}, "name" + std::to_string(i), "Ransomware", "host" + std::to_string(i), {}});
+        out.push_back({100 + i, 500 + i / 2, {},
+                       std::make_shared<const threat_texts>(threat_texts{
+                           7, "name" + std::to_string(i), "Ransomware", "host" + std::to_string(i)})});
     return out;
 }
 
@@ -201,8 +212,14 @@ TEST(threat_refs, keep_placeholder_texts_only_when_asked) {
     t.id = 1;
     t.agent_id = 2;
     t.threat_name = "evil.exe";
-    EXPECT_EQ(make_ref(t, false).threat_name, "");
-    EXPECT_EQ(make_ref(t, true).threat_name, "evil.exe");
+    EXPECT_EQ(make_ref(t, false).threat_name(), "");
+    EXPECT_EQ(make_ref(t, false).texts, nullptr);  // nothing kept: 40 bytes, no allocation
+    EXPECT_EQ(make_ref(t, true).threat_name(), "evil.exe");
+    EXPECT_EQ(make_ref(t, true), make_ref(t, true));  // equal by value, not by pointer
+    EXPECT_NE(make_ref(t, true), make_ref(t, false));
+    t.threat_name.clear();
+    EXPECT_EQ(make_ref(t, true).texts, nullptr);  // no text to keep
+    static_assert(sizeof(threat_ref) <= 40);
     EXPECT_TRUE(needs_threat_details(playbook_with("  - note: \"{{threat_id}}\"")));
     EXPECT_FALSE(needs_threat_details(playbook_with("  - note: \"{{run}}\"")));
 }

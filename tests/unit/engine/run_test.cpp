@@ -186,6 +186,49 @@ TEST_F(run_test, isolate_posts_the_distinct_agents) {
     EXPECT_EQ(row("contain", "isolate:agents", "104")->status, state::action_status::done);
 }
 
+TEST_F(run_test, isolate_reports_threats_without_an_agent_once_and_batches_as_before) {
+    console_.add_threats(6);  // agents 500, 500, 501, 501, 502, 502
+    for (const std::size_t i : {1, 2, 3}) console_.threats[i]["agentRealtimeInfo"].as_object().erase("agentId");
+    auto eng = make({playbook_with("  - isolate: agents")});  // batch_size 2: [101 102] [103 104] [105 106]
+    const auto report = run(eng->run_now("contain"));
+    EXPECT_EQ(report.actions[0].failures, 3u);
+    // 102 leaves its batch; 103 and 104 leave theirs empty (no call); 105 and 106 share agent 502.
+    ASSERT_EQ(console_.posts().size(), 2u);
+    EXPECT_EQ(console_.posts()[0]->body, R"({"filter":{"ids":["500"],"siteIds":["7"],"accountIds":["3"]},"data":{}})");
+    EXPECT_EQ(console_.posts()[1]->body, R"({"filter":{"ids":["502"],"siteIds":["7"],"accountIds":["3"]},"data":{}})");
+    // One record names them all, before the first intent.
+    const auto records = audit_records();
+    ASSERT_GE(records.size(), 3u);
+    EXPECT_EQ(records[1].at("event").as_string(), "action.result");
+    EXPECT_EQ(records[1].at("outcome").as_string(), "skipped");
+    EXPECT_EQ(boost::json::serialize(records[1].at("threat_ids")), R"(["102","103","104"])");
+    EXPECT_EQ(records[2].at("event").as_string(), "action.intent");
+    EXPECT_EQ(row("contain", "isolate:agents", "106")->status, state::action_status::done);
+    EXPECT_FALSE(row("contain", "isolate:agents", "103"));
+}
+
+TEST_F(run_test, a_mitigations_rows_keep_each_threats_own_baseline) {
+    console_.add_threats(3);
+    // 102 was killed twice before, 103 quarantined: only its kill entries make 102's baseline.
+    auto entry = [](const char* action, const char* at) {
+        return boost::json::object{{"action", action}, {"status", "success"}, {"lastUpdate", at}};
+    };
+    console_.threats[1]["mitigationStatus"] =
+        boost::json::array{entry("kill", "2026-01-01T10:00:00.000000Z"), entry("kill", "2026-01-01T11:00:00.000000Z")};
+    console_.threats[2]["mitigationStatus"] = boost::json::array{entry("quarantine", "2026-01-01T10:00:00.000000Z")};
+    auto eng = make({playbook_with("  - mitigate: kill")});
+    EXPECT_EQ(run(eng->run_now("contain")).outcome, run_outcome::ok);
+    const auto baseline = [&](const char* threat) {
+        const auto r = row("contain", "mitigate:kill", threat);
+        const auto detail = boost::json::parse(r ? r->row.detail : "{}").as_object();
+        const auto* b = detail.if_contains("baseline");
+        return b ? boost::json::serialize(*b) : std::string("none");
+    };
+    EXPECT_EQ(baseline("101"), R"({"entries":0})");
+    EXPECT_EQ(baseline("102"), R"({"entries":2,"latest":"2026-01-01T11:00:00.000000Z"})");
+    EXPECT_EQ(baseline("103"), R"({"entries":0})");
+}
+
 TEST_F(run_test, the_schedule_runs_a_polled_playbook_and_stop_drains_it) {
     console_.add_threats(1);
     engine_options options;
