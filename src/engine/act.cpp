@@ -25,17 +25,19 @@ namespace {
 std::vector<state::action_row> rows_for(const run_identity& id, const batch_job& job,
                                         const std::vector<std::string>& threat_ids, const row_detail& detail) {
     const std::string shared = encode_detail(detail);
+    // The threats' own baselines replace the detail's: the rest is encoded once for the batch.
+    std::string without_baseline = shared;
+    if (detail.baseline && !job.baselines.empty()) {
+        row_detail rest = detail;
+        rest.baseline.reset();
+        without_baseline = encode_detail(rest);
+    }
     std::vector<state::action_row> rows;
     rows.reserve(threat_ids.size());
     for (const auto& threat : threat_ids) {
         const auto baseline = job.baselines.find(threat);
-        if (baseline == job.baselines.end()) {
-            rows.push_back({id.playbook, job.ledger_key, threat, id.run, job.batch_id, shared});
-            continue;
-        }
-        row_detail own = detail;
-        own.baseline = baseline->second;
-        rows.push_back({id.playbook, job.ledger_key, threat, id.run, job.batch_id, encode_detail(own)});
+        rows.push_back({id.playbook, job.ledger_key, threat, id.run, job.batch_id,
+                        baseline == job.baselines.end() ? shared : with_baseline(without_baseline, baseline->second)});
     }
     return rows;
 }

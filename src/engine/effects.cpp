@@ -162,13 +162,19 @@ std::string encode_detail(const row_detail& d) {
     o["console"] = d.console;
     o["scope"] = filter::to_json(d.scope);
     if (!d.note_text.empty()) o["text"] = d.note_text;
-    if (d.baseline) {
-        json::object b;
-        b["entries"] = d.baseline->entries;
-        if (d.baseline->latest) b["latest"] = core::format_timestamp(*d.baseline->latest);
-        o["baseline"] = std::move(b);
-    }
-    return json::serialize(o);
+    auto out = json::serialize(o);
+    return d.baseline ? with_baseline(out, *d.baseline) : out;
+}
+
+std::string with_baseline(std::string_view encoded, const mitigation_baseline& baseline) {
+    json::object b;
+    b["entries"] = baseline.entries;
+    if (baseline.latest) b["latest"] = core::format_timestamp(*baseline.latest);
+    std::string out(encoded.substr(0, encoded.size() - 1));  // the object, still open
+    out += R"(,"baseline":)";
+    out += json::serialize(b);
+    out += '}';
+    return out;
 }
 
 std::optional<row_detail> decode_detail(std::string_view text) {

@@ -72,9 +72,10 @@ result<void> sqlite_ledger::follow_rows(const std::vector<action_row>& rows, cor
     static const std::string sql = std::string("INSERT OR REPLACE INTO confirmations (") + columns +
                                    ", updated_at) VALUES (?1, ?2, ?3, 'sent', ?4, ?5, ?6, ?7, ?8, ?9, 0, '', 0, ?7)";
     const auto context = fmt::format("following {} accepted action(s)", rows.size());
+    auto q = database_->prepare(sql, context);
+    if (!q) return q.error();
     for (const auto& row : rows) {
-        auto q = database_->prepare(sql, context);
-        if (!q) return q.error();
+        q->reset();
         q->bind(1, row.playbook);
         q->bind(2, row.action_key);
         q->bind(3, row.threat_id);

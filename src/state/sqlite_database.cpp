@@ -87,6 +87,10 @@ result<void> query::run() {
     }
 }
 
+void query::reset() {
+    sqlite3_reset(statement_);
+}
+
 std::string query::text(int column) const {
     auto* data = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
     if (data == nullptr) return {};
@@ -110,6 +114,11 @@ result<std::unique_ptr<sqlite_database>> sqlite_database::open(const std::filesy
         if (!lock) return lock.error();
         lock_fd = *lock;
     }
+    // No allocation statistics: SQLite would otherwise take a global mutex around every malloc and
+    // free (about 8% of a mass containment's CPU: docs/performance.md). Takes effect only before
+    // SQLite's first use in the process; later it is refused, harmlessly.
+    static const int no_memory_statistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)no_memory_statistics;
     int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     sqlite3* handle = nullptr;
     int rc = sqlite3_open_v2(name.c_str(), &handle, flags, nullptr);

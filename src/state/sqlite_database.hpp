@@ -39,6 +39,8 @@ public:
     result<bool> step();
     /// Steps to the end, for statements that return no rows.
     result<void> run();
+    /// Ready to run again with new bindings: one statement serves every row of a batch.
+    void reset();
 
     std::string text(int column) const;
     std::int64_t integer(int column) const;

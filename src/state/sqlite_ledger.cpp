@@ -159,9 +159,10 @@ result<void> sqlite_ledger::upsert_rows(const std::vector<action_row>& rows, act
         "detail = CASE WHEN excluded.detail <> '' THEN excluded.detail ELSE actions.detail END, "
         "reason = excluded.reason, updated_at = excluded.updated_at";
     auto context = fmt::format("marking {} row(s) {}", rows.size(), to_string(status));
+    auto q = database_->prepare(sql, context);
+    if (!q) return q.error();
     for (const auto& row : rows) {
-        auto q = database_->prepare(sql, context);
-        if (!q) return q.error();
+        q->reset();
         q->bind(1, row.playbook);
         q->bind(2, row.action_key);
         q->bind(3, row.threat_id);

@@ -78,6 +78,9 @@ struct row_detail {
 };
 
 std::string encode_detail(const row_detail& d);
+/// encode_detail of a detail with `baseline`, from `encoded`, the encode_detail of the same detail
+/// without one: a mitigation's rows share all but their baselines, so a batch encodes the rest once.
+std::string with_baseline(std::string_view encoded, const mitigation_baseline& baseline);
 /// nullopt when `text` is not a detail this version wrote.
 std::optional<row_detail> decode_detail(std::string_view text);
 

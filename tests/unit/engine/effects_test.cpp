@@ -134,6 +134,24 @@ TEST(row_detail, round_trips_console_scope_and_text) {
     EXPECT_FALSE(decode_detail(R"({"console":"prod","baseline":{"entries":1,"latest":"yesterday"}})"));
 }
 
+TEST(row_detail, a_baseline_added_to_the_encoded_rest_is_the_whole_encoding) {
+    row_detail d;
+    d.console = "prod";
+    d.scope.set(*filter::find_key("siteIds"), filter::string_list{"7"});
+    const auto rest = encode_detail(d);
+    for (const auto& b : {mitigation_baseline{0, std::nullopt},
+                          mitigation_baseline{3, core::parse_timestamp("2026-11-20T10:00:00.123456Z")}}) {
+        d.baseline = b;
+        EXPECT_EQ(with_baseline(rest, b), encode_detail(d));
+        EXPECT_EQ(decode_detail(with_baseline(rest, b)), d);
+    }
+    d.baseline.reset();
+    d.note_text = "a note";  // (a note has no baseline, but the rule holds whatever comes before)
+    const auto noted = encode_detail(d);
+    d.baseline = mitigation_baseline{1, std::nullopt};
+    EXPECT_EQ(with_baseline(noted, *d.baseline), encode_detail(d));
+}
+
 TEST(split_by_effect, sorts_threats_into_done_resend_and_unknown) {
     const effect note = parse_effect("note:x", "hi").value();
     std::vector<s1::threat_record> read{threat(1), threat(2), threat(3)};
