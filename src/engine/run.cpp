@@ -22,7 +22,8 @@ namespace {
 constexpr std::size_t remaining_chunk = 4096;
 
 /// The resolved threats by id: their positions in the resolve, sorted by id, the first position
-/// of each id only. 4 bytes a threat, where a hash map of text ids took about 100.
+/// of each id only. 4 bytes a threat, where a hash map of text ids took about 100. (Four billion
+/// threats would take 160 GB of threat_refs before a position overflowed.)
 class threat_index {
 public:
     explicit threat_index(const std::vector<threat_ref>& threats) : threats_(threats) {
@@ -471,11 +472,10 @@ private:
         if (!work.pending.empty() && !run_.dry && !co_await steps_.settle_pending(i, work.pending, report))
             co_return engine_.halt_reason();
         // The calls are planned a batch at a time, so that only the batch in flight holds its ids
-        // as text and its request. An isolate's threats without an agent are reported first, once,
-        // as planning them all at once would.
+        // as text and its request. A first pass plans them all and keeps only the count, the
+        // threats an isolate cannot post (no agent) and the first refusal: as before, a request
+        // that cannot be built fails the action before anything is sent.
         const auto& ids = work.to_do;
-        const bool isolate = std::holds_alternative<config::isolate_action>(a);
-        const auto* note = std::get_if<config::note_action>(&a);
         const auto batch = static_cast<std::size_t>(run_.session->config.batch_size);
         const std::size_t slice = std::max<std::size_t>(batch, 1);
         const auto targets = [&](std::size_t start) {
@@ -487,16 +487,10 @@ private:
         std::size_t total = 0;
         std::vector<std::string> no_agent;
         for (std::size_t start = 0; start < ids.size(); start += slice) {
-            const auto part = targets(start);
-            bool any_agent = !isolate;
-            for (const auto* ref : part) {
-                if (!isolate) break;
-                if (ref->agent_id == 0)
-                    no_agent.push_back(s1::to_string_id(ref->id));
-                else
-                    any_agent = true;
-            }
-            if (any_agent) total += note != nullptr && note->text.per_threat() ? part.size() : 1;
+            auto plan = plan_calls(a, run_.match, targets(start), batch, run_.notes);
+            if (!plan) co_return "refused to build the request: " + plan.error().message();
+            total += plan->calls.size();
+            no_agent.insert(no_agent.end(), plan->no_agent.begin(), plan->no_agent.end());
         }
         if (!no_agent.empty()) {
             report.failures += no_agent.size();
