@@ -53,11 +53,6 @@ threat_ref make_ref(const s1::threat_record& threat, bool with_details) {
     return ref;
 }
 
-bool mitigates(const config::playbook& p) {
-    return std::any_of(p.actions.begin(), p.actions.end(),
-                       [](const config::action& a) { return std::holds_alternative<config::mitigate_action>(a); });
-}
-
 bool needs_threat_details(const config::playbook& p) {
     return std::any_of(p.actions.begin(), p.actions.end(), [](const config::action& a) {
         const auto* note = as_note(a);

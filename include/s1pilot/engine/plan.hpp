@@ -54,9 +54,6 @@ struct threat_ref {
 /// `with_details`: keep the placeholder texts (a note of the playbook uses per-threat ones).
 threat_ref make_ref(const s1::threat_record& threat, bool with_details);
 
-/// True when the playbook has a mitigate action.
-bool mitigates(const config::playbook& p);
-
 /// True when a note action of the playbook uses a per-threat placeholder.
 bool needs_threat_details(const config::playbook& p);
 
