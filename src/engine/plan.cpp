@@ -40,8 +40,8 @@ const config::note_action* as_note(const config::action& a) {
 
 bool threat_ref::operator==(const threat_ref& other) const {
     static const threat_texts none;
-    return id == other.id && agent_id == other.agent_id &&
-           created_at == other.created_at && (texts ? *texts : none) == (other.texts ? *other.texts : none);
+    return id == other.id && agent_id == other.agent_id && created_at == other.created_at &&
+           (texts ? *texts : none) == (other.texts ? *other.texts : none);
 }
 
 threat_ref make_ref(const s1::threat_record& threat, bool with_details) {

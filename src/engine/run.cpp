@@ -36,8 +36,9 @@ public:
     }
 
     const threat_ref* find(s1::object_id id) const {
-        const auto at = std::lower_bound(positions_.begin(), positions_.end(), id,
-                                         [this](std::uint32_t p, s1::object_id wanted) { return threats_[p].id < wanted; });
+        const auto at =
+            std::lower_bound(positions_.begin(), positions_.end(), id,
+                             [this](std::uint32_t p, s1::object_id wanted) { return threats_[p].id < wanted; });
         return at != positions_.end() && threats_[*at].id == id ? &threats_[*at] : nullptr;
     }
     const threat_ref* find(std::string_view id) const {
@@ -90,10 +91,9 @@ public:
     }
 
     mitigation_baseline baseline(s1::mitigation_action action, s1::object_id threat) const {
-        const auto [from, to] = std::equal_range(seen_.begin(), seen_.end(), mitigation_seen{threat, {}},
-                                                 [](const mitigation_seen& a, const mitigation_seen& b) {
-                                                     return a.threat < b.threat;
-                                                 });
+        const auto [from, to] =
+            std::equal_range(seen_.begin(), seen_.end(), mitigation_seen{threat, {}},
+                             [](const mitigation_seen& a, const mitigation_seen& b) { return a.threat < b.threat; });
         std::vector<s1::mitigation_entry> entries;
         for (auto it = from; it != to; ++it) entries.push_back(it->entry);
         return baseline_of(action, entries);
@@ -119,7 +119,7 @@ struct run_context {
     run_identity id;
     bool dry = false;
     core::timestamp started{};
-    filter::threat_filter match;  ///< resolved (and restricted) once for the whole run
+    filter::threat_filter match;     ///< resolved (and restricted) once for the whole run
     mitigation_history mitigations;  ///< the baselines of the run's mitigations
     note_values notes;
     run_report report;
@@ -546,8 +546,19 @@ asio::awaitable<run_report> engine::impl::execute_run(std::shared_ptr<const snap
         failed_early.error = "console '" + p.console + "' is not configured";
     if (!failed_early.error.empty()) co_return failed_early;
 
-    run_context run{std::move(snap), p, session, {}, failed_early.dry_run, services.clock->now(), {},
-                    mitigation_history(p), {}, {}, 0, {}, {}};
+    run_context run{std::move(snap),
+                    p,
+                    session,
+                    {},
+                    failed_early.dry_run,
+                    services.clock->now(),
+                    {},
+                    mitigation_history(p),
+                    {},
+                    {},
+                    0,
+                    {},
+                    {}};
     run.report.playbook = p.name;
     run.report.dry_run = run.dry;
     run.id = {{}, p.name, p.sha256, session->config.name, run.dry};

@@ -21,7 +21,8 @@
 
 namespace s1pilot::engine {
 
-/// The values of per-threat note placeholders beyond the ids a call needs, kept only when a note of the playbook uses them.
+/// The values of per-threat note placeholders beyond the ids a call needs, kept only when a note
+/// of the playbook uses them.
 struct threat_texts {
     s1::object_id site_id = 0;
     std::string threat_name;
@@ -36,17 +37,13 @@ struct threat_texts {
 struct threat_ref {
     s1::object_id id = 0;
     s1::object_id agent_id = 0;
-    core::timestamp created_at{};  ///< for time to contain (the epoch when the console omits it)
+    core::timestamp created_at{};               ///< for time to contain (the epoch when the console omits it)
     std::shared_ptr<const threat_texts> texts;  ///< null: nothing kept
 
     s1::object_id site_id() const noexcept { return texts ? texts->site_id : 0; }
     std::string_view threat_name() const noexcept { return texts ? std::string_view(texts->threat_name) : ""; }
-    std::string_view classification() const noexcept {
-        return texts ? std::string_view(texts->classification) : "";
-    }
-    std::string_view computer_name() const noexcept {
-        return texts ? std::string_view(texts->computer_name) : "";
-    }
+    std::string_view classification() const noexcept { return texts ? std::string_view(texts->classification) : ""; }
+    std::string_view computer_name() const noexcept { return texts ? std::string_view(texts->computer_name) : ""; }
     /// Equal ids and time, and equal texts (none and empty ones alike).
     bool operator==(const threat_ref& other) const;
 };

@@ -110,9 +110,11 @@ TEST(ledger_keys, name_actions_and_tell_two_notes_apart) {
 std::vector<threat_ref> refs(std::size_t n) {
     std::vector<threat_ref> out;
     for (std::size_t i = 0; i < n; ++i)
-        out.push_back({100 + i, 500 + i / 2, {},
-                       std::make_shared<const threat_texts>(threat_texts{
-                           7, "name" + std::to_string(i), "Ransomware", "host" + std::to_string(i)})});
+        out.push_back({100 + i,
+                       500 + i / 2,
+                       {},
+                       std::make_shared<const threat_texts>(
+                           threat_texts{7, "name" + std::to_string(i), "Ransomware", "host" + std::to_string(i)})});
     return out;
 }
 
