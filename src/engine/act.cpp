@@ -179,6 +179,31 @@ private:
     row_detail detail_;
 };
 
+/// The call that sends again to the threats a read shows without the effect (isolate: their
+/// agents, as the read shows). nullopt when the batch ends here: nothing is left to send, the
+/// request is refused (those threats fail), or recording that failed (`out.fatal`).
+asio::awaitable<std::optional<planned_call>> call_again(batch_driver& driver, const batch_job& job,
+                                                        const batch_step& step, const effect_read& read,
+                                                        batch_outcome& out) {
+    std::vector<std::string> no_agent;
+    auto again =
+        make_call(*job.action, job.scope, detail::targets_of(step.resend, read.threats), job.call.note_text, no_agent);
+    const std::string no_agent_why = "the threat has no agent id to isolate";
+    if (!co_await driver.settle(no_agent, false, no_agent_why)) {
+        out.fatal = true;
+        co_return std::nullopt;
+    }
+    append(out.failed, no_agent);
+    if (!again && no_agent.size() == step.resend.size()) co_return std::nullopt;  // nothing left to send
+    if (!again) {
+        const std::string refused = "refused: " + again.error().message();
+        if (!co_await driver.settle(step.resend, false, refused)) out.fatal = true;
+        append(out.failed, step.resend);
+        co_return std::nullopt;
+    }
+    co_return std::move(*again);
+}
+
 }  // namespace
 
 std::vector<call_target> detail::targets_of(const std::vector<std::string>& threat_ids,
@@ -303,23 +328,8 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
         }
         if (step.resend.empty()) co_return out;
 
-        // Again, for the threats that show no effect (isolate: their agents, as the read shows).
-        std::vector<std::string> no_agent;
-        auto again = make_call(*job.action, job.scope, detail::targets_of(step.resend, read.threats),
-                               job.call.note_text, no_agent);
-        const std::string no_agent_why = "the threat has no agent id to isolate";
-        if (!co_await driver.settle(no_agent, false, no_agent_why)) {
-            out.fatal = true;
-            co_return out;
-        }
-        append(out.failed, no_agent);
-        if (!again && no_agent.size() == step.resend.size()) co_return out;  // nothing left to send
-        if (!again) {
-            const std::string refused = "refused: " + again.error().message();
-            if (!co_await driver.settle(step.resend, false, refused)) out.fatal = true;
-            append(out.failed, step.resend);
-            co_return out;
-        }
+        auto again = co_await call_again(driver, job, step, read, out);
+        if (!again) co_return out;
         job.call = std::move(*again);
         facts.threats = job.call.threat_ids;
     }
