@@ -90,6 +90,17 @@ TEST(PlaybookValues, DefaultsWhenKeysAreOmitted) {
     EXPECT_TRUE(d.empty());
 }
 
+TEST(PlaybookValues, MaxThreatsGoesUpToAMillionAndNoFurther) {
+    std::vector<core::diagnostic> d;
+    auto p = parse(scoped + "limits: {max_threats: 1000000}\nactions:\n  - verdict: suspicious\n", d);
+    ASSERT_TRUE(p) << (d.empty() ? "" : d[0].message);
+    EXPECT_EQ(p->limits.max_threats, 1'000'000);
+    d.clear();
+    EXPECT_FALSE(parse(scoped + "limits: {max_threats: 1000001}\nactions:\n  - verdict: suspicious\n", d));
+    ASSERT_FALSE(d.empty());
+    EXPECT_EQ(d[0].message, R"(limits.max_threats: expected a whole number from 1 to 1000000, not "1000001")");
+}
+
 TEST(PlaybookValues, ScalarWhereAListIsWantedIsAListOfOne) {
     std::vector<core::diagnostic> d;
     auto p =
