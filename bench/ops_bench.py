@@ -40,7 +40,8 @@ B5_MATCH = {"accountIds": [ACCOUNTS[1]], "siteIds": [SITES[0]]}
 TOKEN_ENV = "S1_API_TOKEN"
 ADMIN_TOKEN = "bench-admin-token"
 NO_BASELINE = "no baseline: the script has no webhook/daemon"
-READY_LINE = re.compile(r"admin listener ready listen=127\.0\.0\.1:(\d+)")
+# The port and the space after it: a line read while it is being written is not taken cut short.
+READY_LINE = re.compile(r"admin listener ready listen=127\.0\.0\.1:(\d+)\s")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,10 +61,14 @@ class Daemon:
     def __init__(self, s1pilot, sim, playbooks, start_timeout_s=30):
         self.dir = tempfile.mkdtemp(prefix="s1pilot-", dir=sim.dir)
         config = write_config(self.dir, sim, playbooks)
-        self._stderr = open(os.path.join(self.dir, "stderr"), "w+")
+        stderr_path = os.path.join(self.dir, "stderr")
         env = dict(os.environ, **{TOKEN_ENV: sim.token})
-        self.process = subprocess.Popen([s1pilot, "-c", config, "run"], env=env, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=self._stderr)
+        with open(stderr_path, "w") as child_stderr:
+            self.process = subprocess.Popen([s1pilot, "-c", config, "run"], env=env, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=child_stderr)
+        # Read through a file of our own: one shared with the child shares its offset, and a line
+        # the child writes while we seek to the start lands there, over earlier lines.
+        self._stderr = open(stderr_path, errors="replace")
         try:
             self.port = self._wait_port(start_timeout_s)
             self.admin = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -79,7 +84,10 @@ class Daemon:
                 raise RuntimeError(f"s1pilot exited {self.process.returncode}: {self.stderr()[-2000:]}")
             found.extend(READY_LINE.findall(self.stderr()))
             return found
-        wait_until(listening, timeout_s, "s1pilot's admin listener did not start")
+        try:
+            wait_until(listening, timeout_s, "s1pilot's admin listener did not start")
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}; its stderr so far: {self.stderr()[-2000:]!r}") from None
         return int(found[0])
 
     def stderr(self):

@@ -203,16 +203,19 @@ class Instance:
     def __init__(self, number, deployment):
         self.number, self.deployment = number, deployment
         self.stderr_path = os.path.join(deployment.workdir, f"s1pilot-{number}.err")
-        self._stderr = open(self.stderr_path, "w+")
         self.port = None
         self.ready_ns = None     # when /readyz first answered 200 (CLOCK_MONOTONIC)
         self.triggered = False
         self.killed_ns = None
         self.started_ns = time.monotonic_ns()
         # Its own session: a kill reaches it alone, and a Ctrl-C of the driver does not.
-        self.process = subprocess.Popen([deployment.s1pilot, "-c", deployment.config, "run"],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=self._stderr, start_new_session=True)
+        with open(self.stderr_path, "w") as child_stderr:
+            self.process = subprocess.Popen([deployment.s1pilot, "-c", deployment.config, "run"],
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=child_stderr, start_new_session=True)
+        # Read through a file of our own: one shared with the child shares its offset, and a line
+        # the child writes while we seek to the start lands there, over earlier lines.
+        self._stderr = open(self.stderr_path, errors="replace")
 
     def running(self):
         return self.process.poll() is None
