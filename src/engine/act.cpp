@@ -42,6 +42,25 @@ std::vector<state::action_row> rows_for(const run_identity& id, const batch_job&
     return rows;
 }
 
+row_detail detail_of(const console_session& session, const batch_job& job) {
+    return {session.config.name, job.scope, job.call.note_text, std::nullopt};
+}
+
+/// Who a send of `threats` is, as the audit names it.
+call_identity identity_of(const batch_job& job, const std::vector<std::string>& threats, int attempt) {
+    return {job.action_name, "POST", job.call.request.target, threats, job.call.agent_ids, job.batch_id, attempt};
+}
+
+/// The intent of a send: its rows pending and its audit record, durable (with what was deferred)
+/// before the POST leaves. False when a write failed (the engine has failed closed).
+asio::awaitable<bool> write_intent(engine::impl& engine, std::vector<state::action_row> rows,
+                                   boost::json::object record) {
+    std::vector<state::row_write> writes{{state::row_write::kind::pending, std::move(rows), {}, {}, {}}};
+    std::vector<boost::json::object> records;
+    records.push_back(std::move(record));
+    co_return co_await engine.commit(std::move(writes), std::move(records));
+}
+
 template <class T>
 call_answer answer_of(const s1::call_result<T>& r, outcome result) {
     call_answer a;
@@ -63,10 +82,7 @@ void append(std::vector<std::string>& to, const std::vector<std::string>& from) 
 class batch_driver {
 public:
     batch_driver(engine::impl& engine, const run_identity& id, console_session& session, batch_job& job)
-        : engine_(engine),
-          id_(id),
-          job_(job),
-          detail_{session.config.name, job.scope, job.call.note_text, std::nullopt} {}
+        : engine_(engine), id_(id), job_(job), detail_(detail_of(session, job)) {}
 
     /// The rows as of this batch: the ledger keeps what a later reconciliation needs.
     std::vector<state::action_row> rows(const std::vector<std::string>& threats) const {
@@ -262,7 +278,7 @@ asio::awaitable<effect_read> engine::impl::read_effect(console_session& session,
 }
 
 asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id, console_session& session,
-                                                          batch_job job) {
+                                                          batch_job job, batch_job* ahead) {
     batch_outcome out;
     batch_driver driver(*this, id, session, job);
     batch_facts facts;
@@ -272,23 +288,22 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
     facts.can_resend = job.action != nullptr;
     facts.per_threat = !job.filter_target;
     for (;;) {
-        if (stopping || !ready() || fenced() || facts.attempts >= facts.max_attempts) {
+        // An intent written ahead goes on even while stopping: the client then sends nothing and
+        // its rows are marked failed (known unsent), not left pending for a reconciliation.
+        const bool written = std::exchange(job.intent_written, false);
+        if ((stopping && !written) || !ready() || fenced() || facts.attempts >= facts.max_attempts) {
             // Nothing more starts. Rows sent before stay pending: reconciliation reads them. Failed
             // closed, or a lost lock, is fatal, so that the run ends failed (and `once` exits 1).
-            if (out.calls > 0 || job.attempts_before > 0) append(out.unknown, facts.threats);
+            if (out.calls > 0 || job.attempts_before > 0 || written) append(out.unknown, facts.threats);
             out.fatal = !ready() || fenced();
             co_return out;
         }
         ++facts.attempts;
         facts.targets = job.call.agent_ids.empty() ? job.call.threat_ids.size() : job.call.agent_ids.size();
-        call_identity who{job.action_name,    "POST",       job.call.request.target, facts.threats,
-                          job.call.agent_ids, job.batch_id, facts.attempts};
+        const call_identity who = identity_of(job, facts.threats, facts.attempts);
         // Both durable before anything is sent, with the results of the batch before (one
         // transaction, one sync); either failing sends nothing (fail closed).
-        std::vector<state::row_write> intent_rows{
-            {state::row_write::kind::pending, driver.rows(facts.threats), {}, {}, {}}};
-        std::vector<boost::json::object> intent{intent_event(id, who)};
-        if (!co_await commit(std::move(intent_rows), std::move(intent))) {
+        if (!written && !co_await write_intent(*this, driver.rows(facts.threats), intent_event(id, who))) {
             out.fatal = true;
             co_return out;
         }
@@ -300,7 +315,25 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
             co_return out;
         }
         const s1::action_result built = job.call.request;
-        auto sent = co_await session.client->post_action(built);
+        s1::call_result<s1::action_response> sent;
+        if (auto* next = std::exchange(ahead, nullptr); next != nullptr && !stopping && writes_ahead()) {
+            // The next batch's intent is written while this POST is in flight: its syncs and the
+            // ledger's work leave the path from one POST to the next. It carries this batch's
+            // intent nothing (that is on disk already) and the results deferred before it.
+            const batch_driver next_driver(*this, id, session, *next);
+            auto rows = next_driver.rows(next->call.threat_ids);
+            auto record = intent_event(id, identity_of(*next, next->call.threat_ids, next->attempts_before + 1));
+            using namespace asio::experimental::awaitable_operators;
+            // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
+            auto post = session.client->post_action(built);
+            auto intent = write_intent(*this, std::move(rows), std::move(record));
+            auto both = std::move(post) && std::move(intent);
+            auto [answer, durable] = co_await std::move(both);
+            sent = std::move(answer);
+            next->intent_written = durable;
+        } else {
+            sent = co_await session.client->post_action(built);
+        }
         ++out.calls;
         const post_answer answer{sent.status, sent.value ? &*sent.value : nullptr, sent.error.message};
         const batch_step answered = decide(facts, answer);

@@ -80,12 +80,13 @@ asio::awaitable<bool> engine::impl::commit(std::vector<state::row_write> writes,
     });
     if (!error.empty()) {
         // The deferred results are kept for the write that succeeds after recovery (applying
-        // them twice is harmless: they are upserts); what was new fails with this call.
-        deferred.writes.assign(std::make_move_iterator(writes.begin()),
+        // them twice is harmless: they are upserts); what was new fails with this call. Ahead of
+        // what was deferred while this write was on the worker (a POST in flight beside it).
+        deferred.writes.insert(deferred.writes.begin(), std::make_move_iterator(writes.begin()),
                                std::make_move_iterator(writes.begin() + static_cast<std::ptrdiff_t>(earlier_writes)));
         if (!options.plan && services.audit != nullptr)
-            deferred.records.assign(
-                std::make_move_iterator(records.begin()),
+            deferred.records.insert(
+                deferred.records.begin(), std::make_move_iterator(records.begin()),
                 std::make_move_iterator(records.begin() + static_cast<std::ptrdiff_t>(earlier_records)));
         fail_closed(error);
         co_return false;

@@ -56,6 +56,10 @@ struct batch_job {
     /// them out, for this long (limits.confirm_within).
     std::optional<std::chrono::milliseconds> confirm_within;
     baseline_map baselines;  ///< a mitigation's per-threat baseline, written into each row
+    /// Its first intent is durable already: written ahead, while the batch before it was being
+    /// sent (act_on_batch's `ahead`). Its rows are pending: while stopping, it still goes to the
+    /// client, which sends nothing, so that they end failed (known unsent).
+    bool intent_written = false;
 };
 
 /// How a batch ended, per threat.
@@ -169,6 +173,10 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     bool may_send() const noexcept { return !stopping && !fenced(); }
     /// A shared ledger whose lock this instance does not hold (any more).
     bool fenced() const noexcept { return lease.session != nullptr && !lease.state.holding; }
+    /// A batch's intent may be written while the batch before it is being sent: only on a ledger
+    /// this instance alone writes. On a shared one, an intent committed right before its POST is
+    /// what shows that the cluster's lock is still held when the POST leaves.
+    bool writes_ahead() const noexcept { return lease.session == nullptr; }
     /// Runs may start: may_send, and the take-over's reconciliation is over.
     bool acting() const noexcept { return may_send() && lease.role == lease_role::active; }
     detail::session_ptr session_for(std::string_view console) const;
@@ -233,9 +241,12 @@ struct engine::impl : std::enable_shared_from_this<engine::impl> {
     /// succeed, then turns ready again.
     boost::asio::awaitable<void> recover();
 
-    /// Acts on one batch exactly once (batch.hpp decides; this carries it out).
+    /// Acts on one batch exactly once (batch.hpp decides; this carries it out). With `ahead`
+    /// (the next batch of the same run, never sent yet) and writes_ahead(), its intent is made
+    /// durable while this batch's first POST is in flight; `ahead->intent_written` says whether.
     boost::asio::awaitable<detail::batch_outcome> act_on_batch(const run_identity& id, detail::console_session& session,
-                                                               detail::batch_job job);
+                                                               detail::batch_job job,
+                                                               detail::batch_job* ahead = nullptr);
 
     /// Reads `threat_ids` (ids + scope) and, for a note, their notes; splits by the effect.
     boost::asio::awaitable<detail::effect_read> read_effect(detail::console_session& session, const effect& expected,

@@ -137,6 +137,70 @@ struct run_context {
     }
 };
 
+/// An action's calls in order, planned a slice of `batch_size` threats at a time as they are
+/// taken: only the batches being sent hold their ids as text and their requests.
+class call_source {
+public:
+    call_source(const config::action& a, const run_context& run, const std::vector<s1::object_id>& ids,
+                const threat_index& by_id)
+        : action_(a),
+          run_(run),
+          ids_(ids),
+          by_id_(by_id),
+          batch_(static_cast<std::size_t>(run.session->config.batch_size)),
+          slice_(std::max<std::size_t>(batch_, 1)) {}
+
+    /// Plans every call once without keeping them: how many there are and the threats an isolate
+    /// cannot post (no agent). A request that cannot be built is refused here, before any is sent.
+    boost::system::result<std::size_t> survey(std::vector<std::string>& no_agent) const {
+        std::size_t total = 0;
+        for (std::size_t start = 0; start < ids_.size(); start += slice_) {
+            auto planned = plan(start);
+            if (!planned) return planned.error();
+            total += planned->calls.size();
+            no_agent.insert(no_agent.end(), planned->no_agent.begin(), planned->no_agent.end());
+        }
+        return total;
+    }
+
+    /// The next call; nullopt after the last.
+    boost::system::result<std::optional<planned_call>> next() {
+        while (taken_ == planned_.size()) {
+            if (start_ >= ids_.size()) return std::optional<planned_call>();
+            auto planned = plan(start_);
+            if (!planned) return planned.error();
+            planned_ = std::move(planned->calls);
+            taken_ = 0;
+            start_ += slice_;
+        }
+        return std::optional<planned_call>(std::move(planned_[taken_++]));
+    }
+
+private:
+    boost::system::result<call_plan> plan(std::size_t start) const {
+        std::vector<const threat_ref*> part;
+        for (std::size_t t = start; t < std::min(ids_.size(), start + slice_); ++t)
+            if (const auto* ref = by_id_.find(ids_[t])) part.push_back(ref);
+        return plan_calls(action_, run_.match, part, batch_, run_.notes);
+    }
+
+    const config::action& action_;
+    const run_context& run_;
+    const std::vector<s1::object_id>& ids_;
+    const threat_index& by_id_;
+    std::size_t batch_;
+    std::size_t slice_;
+    std::size_t start_ = 0;  ///< the first threat of the next slice to plan
+    std::vector<planned_call> planned_;
+    std::size_t taken_ = 0;
+};
+
+std::string refused(const boost::system::error_code& e) {
+    return "refused to build the request: " + e.message();
+}
+
+const char* const interrupted = "interrupted by shutdown: later batches not sent";
+
 dry_call to_dry(const planned_call& call) {
     const auto& ids = call.agent_ids.empty() ? call.threat_ids : call.agent_ids;
     return {"POST", call.request.target, call.request.body, ids.size()};
@@ -155,22 +219,27 @@ public:
     /// `refs` gives the resolved threats by id: a mitigation's rows record each one's baseline.
     asio::awaitable<bool> perform(const config::action& a, action_report& report, planned_call call, bool filter_target,
                                   const threat_index* refs) {
-        call_identity who{config::action_name(a), "POST", call.request.target, call.threat_ids, call.agent_ids,
-                          run_.next_batch(),      1};
         if (run_.dry) {
+            call_identity who{config::action_name(a), "POST", call.request.target, call.threat_ids, call.agent_ids,
+                              run_.next_batch(),      1};
             report.dry_calls.push_back(to_dry(call));
             auto event = dry_run_event(run_.id, who, call.request.body);
             co_return co_await engine_.audit(std::move(event));
         }
+        co_return co_await perform(a, report, job_for(a, std::move(call), filter_target, refs), nullptr, refs);
+    }
+
+    /// An enforced batch, its batch id taken now (in the order the batches are sent).
+    batch_job job_for(const config::action& a, planned_call call, bool filter_target, const threat_index* refs) {
         batch_job job;
         job.action = &a;
-        job.action_name = who.action;
+        job.action_name = config::action_name(a);
         job.ledger_key = ledger_key(a);
         job.expected = effect_of(a, call.note_text);
         job.scope = run_.match.carried_scope();
         job.call = std::move(call);
         job.filter_target = filter_target;
-        job.batch_id = who.batch;
+        job.batch_id = run_.next_batch();
         if (needs_confirmation(job.expected) && !filter_target)
             job.confirm_within = run_.playbook.limits.confirm_within;
         if (const auto* m = std::get_if<config::mitigate_action>(&a); m != nullptr && refs != nullptr) {
@@ -178,8 +247,15 @@ public:
                 if (const auto* ref = refs->find(threat))
                     job.baselines.emplace(threat, run_.mitigations.baseline(job.expected.mitigation, ref->id));
         }
+        return job;
+    }
+
+    /// Acts on `job` exactly once; with `ahead`, the next batch's intent is written meanwhile.
+    asio::awaitable<bool> perform(const config::action& a, action_report& report, batch_job job, batch_job* ahead,
+                                  const threat_index* refs) {
+        const bool filter_target = job.filter_target;
         const bool confirmed_later = job.confirm_within.has_value();
-        auto out = co_await engine_.act_on_batch(run_.id, *run_.session, std::move(job));
+        auto out = co_await engine_.act_on_batch(run_.id, *run_.session, std::move(job), ahead);
         // An action nothing confirms contains a threat at its 200 (one the agents carry out, at
         // their confirmation: confirm.cpp).
         if (!confirmed_later && refs != nullptr) {
@@ -198,6 +274,12 @@ public:
         run_.note_failed(out.failed);
         run_.note_failed(out.unknown);
         co_return !out.fatal;
+    }
+
+    /// Threats left pending without an answer (an intent written ahead of a batch never sent).
+    void count_unknown(action_report& report, const std::vector<std::string>& threats) {
+        report.failures += threats.size();
+        run_.note_failed(threats);
     }
 
     /// Rows of this playbook still pending from an earlier run: reconcile them (read, never
@@ -471,53 +553,72 @@ private:
         }
         if (!work.pending.empty() && !run_.dry && !co_await steps_.settle_pending(i, work.pending, report))
             co_return engine_.halt_reason();
-        // The calls are planned a batch at a time, so that only the batch in flight holds its ids
-        // as text and its request. A first pass plans them all and keeps only the count, the
-        // threats an isolate cannot post (no agent) and the first refusal: as before, a request
-        // that cannot be built fails the action before anything is sent.
-        const auto& ids = work.to_do;
-        const auto batch = static_cast<std::size_t>(run_.session->config.batch_size);
-        const std::size_t slice = std::max<std::size_t>(batch, 1);
-        const auto targets = [&](std::size_t start) {
-            std::vector<const threat_ref*> part;
-            for (std::size_t t = start; t < std::min(ids.size(), start + slice); ++t)
-                if (const auto* ref = by_id.find(ids[t])) part.push_back(ref);
-            return part;
-        };
-        std::size_t total = 0;
+        call_source calls(a, run_, work.to_do, by_id);
         std::vector<std::string> no_agent;
-        for (std::size_t start = 0; start < ids.size(); start += slice) {
-            auto plan = plan_calls(a, run_.match, targets(start), batch, run_.notes);
-            if (!plan) co_return "refused to build the request: " + plan.error().message();
-            total += plan->calls.size();
-            no_agent.insert(no_agent.end(), plan->no_agent.begin(), plan->no_agent.end());
-        }
+        const auto total = calls.survey(no_agent);
+        if (!total) co_return refused(total.error());
         if (!no_agent.empty()) {
             report.failures += no_agent.size();
             run_.note_failed(no_agent);
             auto event = skipped_event(run_.id, report.action, no_agent, "the threat has no agent id to isolate");
             if (!co_await engine_.audit(std::move(event))) co_return engine_.halt_reason();
         }
-        std::size_t number = 0;
-        for (std::size_t start = 0; start < ids.size(); start += slice) {
-            auto plan = plan_calls(a, run_.match, targets(start), batch, run_.notes);
-            if (!plan) co_return "refused to build the request: " + plan.error().message();
-            for (auto& call : plan->calls) {
-                if (engine_.stopping) co_return "interrupted by shutdown: later batches not sent";
-                if (const auto& progress = engine_.services.progress) {
-                    progress_event e;
-                    e.what = progress_event::kind::batch;
-                    e.playbook = run_.playbook.name;
-                    e.detail = report.action;
-                    e.done = ++number;
-                    e.total = total;
-                    progress(e);
-                }
-                if (!co_await steps_.perform(a, report, std::move(call), false, &by_id))
-                    co_return engine_.halt_reason();
+        if (run_.dry) co_return co_await send_dry(a, report, calls, *total);
+        co_return co_await send(a, report, calls, *total, by_id);
+    }
+
+    /// Records each call as it would be sent. The run's error, or empty.
+    asio::awaitable<std::string> send_dry(const config::action& a, action_report& report, call_source& calls,
+                                          std::size_t total) {
+        for (std::size_t number = 1;; ++number) {
+            auto call = calls.next();
+            if (!call) co_return refused(call.error());
+            if (!*call) co_return std::string();
+            if (engine_.stopping) co_return interrupted;
+            progress_batch(report.action, number, total);
+            if (!co_await steps_.perform(a, report, std::move(**call), false, nullptr)) co_return engine_.halt_reason();
+        }
+    }
+
+    /// Sends each call exactly once, the next batch's intent written while a POST is in flight.
+    /// The run's error, or empty.
+    asio::awaitable<std::string> send(const config::action& a, action_report& report, call_source& calls,
+                                      std::size_t total, const threat_index& by_id) {
+        // A refusal here is not expected: the survey planned every call already.
+        auto job_of = [&](boost::system::result<std::optional<planned_call>>& call) -> std::optional<batch_job> {
+            if (!call || !*call) return std::nullopt;
+            return steps_.job_for(a, std::move(**call), false, &by_id);
+        };
+        auto first = calls.next();
+        if (!first) co_return refused(first.error());
+        auto job = job_of(first);
+        for (std::size_t number = 1; job; ++number) {
+            // A batch whose intent was written ahead goes on: act_on_batch ends it failed, unsent.
+            if (engine_.stopping && !job->intent_written) co_return interrupted;
+            progress_batch(report.action, number, total);
+            auto following = calls.next();
+            if (!following) co_return refused(following.error());
+            auto ahead = job_of(following);
+            if (!co_await steps_.perform(a, report, std::move(*job), ahead ? &*ahead : nullptr, &by_id)) {
+                // Its intent durable but never sent: pending, for a reconciliation to read.
+                if (ahead && ahead->intent_written) steps_.count_unknown(report, ahead->call.threat_ids);
+                co_return engine_.halt_reason();
             }
+            job = std::move(ahead);
         }
         co_return std::string();
+    }
+
+    void progress_batch(const std::string& action, std::size_t number, std::size_t total) const {
+        if (const auto& progress = engine_.services.progress) {
+            progress_event e;
+            e.what = progress_event::kind::batch;
+            e.playbook = run_.playbook.name;
+            e.detail = action;
+            e.done = number;
+            e.total = total;
+            progress(e);
+        }
     }
 
     engine::impl& engine_;

@@ -196,6 +196,16 @@ protected:
         return std::move(*r);
     }
 
+    /// Runs the io_context until `done()` or `limit` handlers ran.
+    template <class Done>
+    bool run_until(Done done, std::size_t limit = 200'000) {
+        ioc_.restart();
+        for (std::size_t i = 0; i < limit && !done(); ++i) {
+            if (ioc_.run_one_for(std::chrono::seconds(5)) == 0) return done();
+        }
+        return done();
+    }
+
     /// Every audit record, in order.
     std::vector<boost::json::object> audit_records() const {
         std::vector<boost::json::object> out;

@@ -280,6 +280,23 @@ TEST_F(leadership_test, another_instances_young_row_is_neither_read_nor_resent_u
     EXPECT_EQ(verdict_posts().size(), 2u);
 }
 
+TEST_F(leadership_test, on_a_shared_ledger_each_intent_is_committed_right_before_its_post) {
+    console_.add_threats(4);  // 2 batches of 2
+    auto eng = make_shared({playbook_with("  - verdict: suspicious")});
+    ASSERT_TRUE(run(eng->reconcile_pending()).ok());
+    const auto report = run(eng->run_now("contain"));
+    EXPECT_EQ(report.outcome, run_outcome::ok) << report.error;
+    // Not written ahead during the POST before: the commit just before a POST is what shows the
+    // lock still held when it leaves.
+    std::vector<std::string> actions;
+    for (const auto& r : audit_records()) {
+        const auto event = std::string(r.at("event").as_string());
+        if (event.starts_with("action.")) actions.push_back(event + " " + std::string(r.at("batch").as_string()));
+    }
+    EXPECT_EQ(actions, (std::vector<std::string>{"action.intent b-1", "action.result b-1", "action.intent b-2",
+                                                 "action.result b-2"}));
+}
+
 TEST_F(leadership_test, this_terms_own_rows_are_decided_at_once) {
     console_.add_threats(1);
     // The verdict lands but its answer is lost, and reading it back fails: the row stays pending.

@@ -99,16 +99,6 @@ protected:
                 ++n;
         return n;
     }
-
-    /// Runs the io_context until `done()` or `limit` handlers ran.
-    template <class Done>
-    bool run_until(Done done, std::size_t limit = 200'000) {
-        ioc_.restart();
-        for (std::size_t i = 0; i < limit && !done(); ++i) {
-            if (ioc_.run_one_for(std::chrono::seconds(5)) == 0) return done();
-        }
-        return done();
-    }
 };
 
 TEST_F(lifecycle_test, each_playbook_polls_on_the_injected_clock_start_to_start) {

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "engine_fixture.hpp"
@@ -43,20 +44,117 @@ TEST_F(run_test, acts_once_in_batches_and_a_second_run_does_nothing) {
 }
 
 TEST_F(run_test, every_post_is_preceded_by_its_durable_intent) {
-    console_.add_threats(3);
+    console_.add_threats(5);  // 3 batches of at most 2
     auto eng = make({playbook_with("  - mitigate: kill")});
-    run(eng->run_now("contain"));
+    // When the console applies a POST (before it answers), the audit log holds that batch's
+    // intent: only whole lines count (the next batch's intent may be being written beside it).
+    std::vector<std::string> intent_found;
+    console_.after_post = [&](fake_console& c) {
+        const auto ids = boost::json::parse(c.requests.back().body).at("filter").at("ids");
+        std::ifstream in(dir_.path() / "audit.jsonl");
+        std::string found = "none";
+        for (std::string line; std::getline(in, line) && !in.eof();) {
+            const auto r = boost::json::parse(line).as_object();
+            if (r.at("event") == "action.intent" && r.at("threat_ids") == ids) found = r.at("batch").as_string();
+        }
+        intent_found.push_back(found);
+    };
+    const auto report = run(eng->run_now("contain"));
+    EXPECT_EQ(report.outcome, run_outcome::ok) << report.error;
+    EXPECT_EQ(intent_found, (std::vector<std::string>{"b-1", "b-2", "b-3"}));
+    // The next batch's intent is written while a POST is in flight; a batch's results ride with
+    // the intent after that, and the last ones with the run's end.
     const auto events = audit_events();
-    EXPECT_EQ(events, (std::vector<std::string>{"run.start", "action.intent", "action.result", "action.intent",
-                                                "action.result", "run.end"}));
+    EXPECT_EQ(events, (std::vector<std::string>{"run.start", "action.intent", "action.intent", "action.result",
+                                                "action.intent", "action.result", "action.result", "run.end"}));
     const auto records = audit_records();
-    EXPECT_EQ(records[2].at("outcome").as_string(), "success");
-    EXPECT_EQ(records[2].at("affected").as_int64(), 2);
-    EXPECT_EQ(records[2].at("http_status").as_int64(), 200);
-    EXPECT_EQ(records[2].at("s1_request_id").as_string(), "rq-fake");
-    EXPECT_EQ(records[2].at("playbook_sha256").as_string(), std::string(64, 'a'));
-    EXPECT_EQ(records.back().at("calls").as_int64(), 2);
+    ASSERT_EQ(records.size(), 8u);
+    for (const auto& [at, batch] : std::vector<std::pair<std::size_t, std::string>>{{1, "b-1"}, {2, "b-2"}, {4, "b-3"}})
+        EXPECT_EQ(records[at].at("batch").as_string(), batch);
+    for (const auto& [at, batch] : std::vector<std::pair<std::size_t, std::string>>{{3, "b-1"}, {5, "b-2"}, {6, "b-3"}})
+        EXPECT_EQ(records[at].at("batch").as_string(), batch);
+    EXPECT_EQ(records[3].at("outcome").as_string(), "success");
+    EXPECT_EQ(records[3].at("affected").as_int64(), 2);
+    EXPECT_EQ(records[3].at("http_status").as_int64(), 200);
+    EXPECT_EQ(records[3].at("s1_request_id").as_string(), "rq-fake");
+    EXPECT_EQ(records[3].at("playbook_sha256").as_string(), std::string(64, 'a'));
+    EXPECT_EQ(records.back().at("calls").as_int64(), 3);
     for (const auto& r : records) EXPECT_EQ(boost::json::serialize(r).find("CANARY"), std::string::npos);
+}
+
+/// Fails the pending write of rows naming `threat` (an intent), like a disk that fills up then.
+class ledger_failing_an_intent final : public forwarding_ledger {
+public:
+    ledger_failing_an_intent(state::ledger& real, std::string threat)
+        : forwarding_ledger(real), threat_(std::move(threat)) {}
+    bool failing = true;
+
+    state::result<void> mark_pending(const std::vector<state::action_row>& rows) override {
+        for (const auto& r : rows)
+            if (failing && r.threat_id == threat_)
+                return state::error{state::make_error_code(state::errc::database_error), "disk full (simulated)"};
+        return real_.mark_pending(rows);
+    }
+    state::result<void> probe_write() override {  // recovery's: the disk stays full until told
+        if (failing) return state::error{state::make_error_code(state::errc::database_error), "disk full (simulated)"};
+        return real_.probe_write();
+    }
+
+private:
+    std::string threat_;
+};
+
+TEST_F(run_test, an_intent_written_ahead_that_fails_sends_nothing_more_and_keeps_the_sent_batchs_result) {
+    console_.add_threats(5);                           // 3 batches of at most 2
+    ledger_failing_an_intent ledger(*ledger_, "103");  // b-2's intent, written during b-1's POST
+    auto s = services(audit_.get());
+    s.ledger = &ledger;
+    auto made = engine::create(ioc_.get_executor(), config_, {playbook_with("  - mitigate: kill")}, s);
+    auto eng = std::move(std::get<std::unique_ptr<engine>>(made));
+    const auto report = run(eng->run_now("contain"));
+    EXPECT_EQ(report.outcome, run_outcome::failed);
+    EXPECT_EQ(report.error, "ledger: disk full (simulated)");
+    EXPECT_FALSE(eng->ready());
+    ASSERT_EQ(console_.posts("/threats/mitigate/kill").size(), 1u) << "b-1 only: b-2's intent is not durable";
+    EXPECT_FALSE(row("contain", "mitigate:kill", "103"));
+    std::vector<std::string> intents;
+    for (const auto& r : audit_records())
+        if (r.at("event") == "action.intent") intents.emplace_back(r.at("batch").as_string());
+    EXPECT_EQ(intents, std::vector<std::string>{"b-1"});
+    // b-1's answer is kept for the next write, the run's end (which this disk still takes).
+    for (const auto* threat : {"101", "102"}) {
+        const auto b1 = row("contain", "mitigate:kill", threat);
+        ASSERT_TRUE(b1) << threat;
+        EXPECT_EQ(b1->status, state::action_status::done) << threat;
+    }
+    ledger.failing = false;
+    ASSERT_TRUE(run_until([&] { return eng->ready(); }));
+    const auto again = run(eng->run_now("contain"));
+    EXPECT_EQ(again.outcome, run_outcome::ok) << again.error;
+    EXPECT_EQ(again.after_ledger, 3u);
+    EXPECT_EQ(console_.posts("/threats/mitigate/kill").size(), 3u);
+}
+
+TEST_F(run_test, a_stop_during_a_post_ends_the_batch_written_ahead_unsent_and_failed) {
+    console_.add_threats(5);  // 3 batches of at most 2
+    auto eng = make({playbook_with("  - mitigate: kill")});
+    // The stop comes while b-1's POST is in flight, b-2's intent written beside it.
+    console_.after_post = [&](fake_console& c) {
+        c.after_post = nullptr;
+        eng->stop();
+    };
+    const auto report = run(eng->run_now("contain"));
+    EXPECT_EQ(report.outcome, run_outcome::failed);
+    EXPECT_EQ(report.error, "interrupted by shutdown: later batches not sent");
+    EXPECT_EQ(console_.posts("/threats/mitigate/kill").size(), 1u) << "nothing leaves once stopping";
+    EXPECT_EQ(row("contain", "mitigate:kill", "101")->status, state::action_status::done);
+    // Known unsent: failed (the next run does it), not pending for a reconciliation to read.
+    const auto b2 = row("contain", "mitigate:kill", "103");
+    ASSERT_TRUE(b2);
+    EXPECT_EQ(b2->status, state::action_status::failed);
+    EXPECT_THAT(b2->failure_reason, ::testing::HasSubstr("not sent"));
+    EXPECT_FALSE(row("contain", "mitigate:kill", "105")) << "b-3: no intent once stopping";
+    EXPECT_EQ(report.failures(), 2u);
 }
 
 TEST_F(run_test, hold_acts_on_none_and_first_acts_on_the_oldest) {
