@@ -318,8 +318,8 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
         s1::call_result<s1::action_response> sent;
         if (auto* next = std::exchange(ahead, nullptr); next != nullptr && !stopping && writes_ahead()) {
             // The next batch's intent is written while this POST is in flight: its syncs and the
-            // ledger's work leave the path from one POST to the next. It carries this batch's
-            // intent nothing (that is on disk already) and the results deferred before it.
+            // ledger's work leave the path from one POST to the next. Its commit also takes the
+            // results deferred before it; this batch's own result rides with the one after.
             const batch_driver next_driver(*this, id, session, *next);
             auto rows = next_driver.rows(next->call.threat_ids);
             auto record = intent_event(id, identity_of(*next, next->call.threat_ids, next->attempts_before + 1));
