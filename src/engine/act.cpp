@@ -303,9 +303,14 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
         const call_identity who = identity_of(job, facts.threats, facts.attempts);
         // Both durable before anything is sent, with the results of the batch before (one
         // transaction, one sync); either failing sends nothing (fail closed).
-        if (!written && !co_await write_intent(*this, driver.rows(facts.threats), intent_event(id, who))) {
-            out.fatal = true;
-            co_return out;
+        if (!written) {
+            auto rows = driver.rows(facts.threats);  // named: see `listing` in read_effect
+            auto record = intent_event(id, who);
+            auto intent = write_intent(*this, std::move(rows), std::move(record));
+            if (!co_await std::move(intent)) {
+                out.fatal = true;
+                co_return out;
+            }
         }
         // The intent committed on the session that holds the cluster's lock; if that session was
         // found lost meanwhile, nothing leaves: the row stays pending for whoever decides next.
@@ -334,7 +339,7 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
         } else {
             sent = co_await session.client->post_action(built);
         }
-        ++out.calls;
+        if (!sent.attempts.empty()) ++out.calls;  // one that left (not one the client refused)
         const post_answer answer{sent.status, sent.value ? &*sent.value : nullptr, sent.error.message};
         const batch_step answered = decide(facts, answer);
         if (!co_await driver.record_answer(who, sent, answered, out)) {

@@ -86,8 +86,10 @@ std::variant<detail::session_ptr, std::string> make_session(engine::impl& state,
     settings.token = std::string(console.token.reveal());
     settings.retry = {retry.max_attempts, retry.base, retry.cap};
     settings.call_deadline = console.call_timeout;
-    // Shutting down, or the cluster's lock lost: nothing more is sent.
-    settings.interrupted = [&state] { return !state.may_send(); };
+    // Shutting down, or the cluster's lock lost: nothing more is sent. Failed closed (a ledger or
+    // audit write failed, perhaps one written beside this POST while it waited for its turn): no
+    // POST leaves until writes succeed again.
+    settings.interrupted = [&state](bool write) { return !state.may_send() || (write && !state.ready()); };
     settings.observe = state.observers_for(console.name, session.get());
     s1::sleeper sleep = [&state](std::chrono::nanoseconds d) -> asio::awaitable<void> { co_await state.call_sleep(d); };
     session->client = std::make_unique<s1::client>(

@@ -226,7 +226,8 @@ public:
             auto event = dry_run_event(run_.id, who, call.request.body);
             co_return co_await engine_.audit(std::move(event));
         }
-        co_return co_await perform(a, report, job_for(a, std::move(call), filter_target, refs), nullptr, refs);
+        auto job = job_for(a, std::move(call), filter_target, refs);  // named: no temporary in co_await
+        co_return co_await perform(a, report, std::move(job), nullptr, refs);
     }
 
     /// An enforced batch, its batch id taken now (in the order the batches are sent).
@@ -597,7 +598,10 @@ private:
             if (engine_.stopping && !job->intent_written) co_return interrupted;
             progress_batch(report.action, number, total);
             auto following = calls.next();
-            if (!following) co_return refused(following.error());
+            if (!following) {
+                if (job->intent_written) steps_.count_unknown(report, job->call.threat_ids);  // left pending
+                co_return refused(following.error());
+            }
             auto ahead = job_of(following);
             if (!co_await steps_.perform(a, report, std::move(*job), ahead ? &*ahead : nullptr, &by_id)) {
                 // Its intent durable but never sent: pending, for a reconciliation to read.

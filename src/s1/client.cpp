@@ -149,8 +149,8 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
             if (settings_.observe.rate_waited) settings_.observe.rate_waited(!idempotent, wait);
             co_await sleep_(wait);
         }
-        if (settings_.interrupted && settings_.interrupted()) {
-            give_up("interrupted (shutting down, or this instance is no longer the active one): attempt " +
+        if (settings_.interrupted && settings_.interrupted(!idempotent)) {
+            give_up("interrupted (shutting down, no longer the active instance, or failed closed): attempt " +
                     std::to_string(attempt) + " not sent");
             co_return out;
         }

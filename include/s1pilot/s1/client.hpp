@@ -64,9 +64,10 @@ struct client_settings {
     std::string token;  ///< the API token; only ever written into the Authorization header
     policy::retry_settings retry;
     std::chrono::milliseconds call_deadline{120'000};  ///< all attempts and waits of one call (timeouts.call)
-    /// Asked after every wait (backoff, rate limit, Retry-After) and before every attempt: true
-    /// means shutting down, and the call ends failed with nothing (more) sent.
-    std::function<bool()> interrupted;
+    /// Asked after every wait (backoff, rate limit, Retry-After) and before every attempt, with
+    /// whether the call is a write: true means nothing (more) may be sent (shutting down; for a
+    /// write also a failed-closed engine), and the call ends failed with nothing (more) sent.
+    std::function<bool(bool write)> interrupted;
     call_observers observe;
 };
 

@@ -155,6 +155,43 @@ TEST_F(run_test, a_stop_during_a_post_ends_the_batch_written_ahead_unsent_and_fa
     EXPECT_THAT(b2->failure_reason, ::testing::HasSubstr("not sent"));
     EXPECT_FALSE(row("contain", "mitigate:kill", "105")) << "b-3: no intent once stopping";
     EXPECT_EQ(report.failures(), 2u);
+    EXPECT_EQ(report.calls(), 1u) << "b-2 never left";
+}
+
+TEST_F(run_test, a_post_waiting_for_its_turn_when_the_intent_beside_it_fails_is_not_sent) {
+    config_.consoles["sim"].write = {1, 1};            // b-2 waits a second for its turn
+    console_.add_threats(6);                           // b-1, b-2, b-3
+    ledger_failing_an_intent ledger(*ledger_, "105");  // b-3's intent, written while b-2 waits
+    engine* eng_ptr = nullptr;
+    bool waited = false;
+    auto s = services(audit_.get());
+    s.ledger = &ledger;
+    s.sleep = [&](std::chrono::nanoseconds d) -> asio::awaitable<void> {
+        clock_.advance(std::chrono::duration_cast<std::chrono::microseconds>(d));
+        if (waited || d < std::chrono::milliseconds(500)) co_return;
+        waited = true;
+        // b-2's turn comes once b-3's intent has failed on the worker thread (bounded: 5 s).
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (int i = 0; i < 5000 && eng_ptr->ready(); ++i) {
+            timer.expires_after(std::chrono::milliseconds(1));
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+    };
+    auto made = engine::create(ioc_.get_executor(), config_, {playbook_with("  - mitigate: kill")}, s);
+    auto eng = std::move(std::get<std::unique_ptr<engine>>(made));
+    eng_ptr = eng.get();
+    const auto report = run(eng->run_now("contain"));
+    ASSERT_TRUE(waited);
+    EXPECT_EQ(report.outcome, run_outcome::failed);
+    EXPECT_EQ(console_.posts("/threats/mitigate/kill").size(), 1u) << "failed closed: b-2 does not leave";
+    EXPECT_EQ(report.calls(), 1u);
+    for (const auto* threat : {"103", "104"}) {
+        const auto b2 = row("contain", "mitigate:kill", threat);
+        ASSERT_TRUE(b2) << threat;
+        EXPECT_EQ(b2->status, state::action_status::failed) << threat;
+        EXPECT_THAT(b2->failure_reason, ::testing::HasSubstr("not sent")) << threat;
+    }
+    EXPECT_FALSE(row("contain", "mitigate:kill", "105"));
 }
 
 TEST_F(run_test, hold_acts_on_none_and_first_acts_on_the_oldest) {
