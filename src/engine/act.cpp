@@ -195,6 +195,27 @@ private:
     row_detail detail_;
 };
 
+/// POSTs `request`. With `next` (the next batch, never sent yet), its intent is written while
+/// the POST is in flight: its syncs and the ledger's work leave the path from one POST to the
+/// next. That commit also takes the results deferred before it; this batch's own result rides
+/// with the one after. `next->intent_written` says whether the intent is durable.
+asio::awaitable<s1::call_result<s1::action_response>> post_beside(engine::impl& engine, const run_identity& id,
+                                                                  console_session& session,
+                                                                  const s1::action_result& request, batch_job* next) {
+    if (next == nullptr) co_return co_await session.client->post_action(request);
+    const batch_driver next_driver(engine, id, session, *next);
+    auto rows = next_driver.rows(next->call.threat_ids);
+    auto record = intent_event(id, identity_of(*next, next->call.threat_ids, next->attempts_before + 1));
+    using namespace asio::experimental::awaitable_operators;
+    // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
+    auto post = session.client->post_action(request);
+    auto intent = write_intent(engine, std::move(rows), std::move(record));
+    auto both = std::move(post) && std::move(intent);
+    auto [sent, durable] = co_await std::move(both);
+    next->intent_written = durable;
+    co_return std::move(sent);
+}
+
 /// The call that sends again to the threats a read shows without the effect (isolate: their
 /// agents, as the read shows). nullopt when the batch ends here: nothing is left to send, the
 /// request is refused (those threats fail), or recording that failed (`out.fatal`).
@@ -320,25 +341,10 @@ asio::awaitable<batch_outcome> engine::impl::act_on_batch(const run_identity& id
             co_return out;
         }
         const s1::action_result built = job.call.request;
-        s1::call_result<s1::action_response> sent;
-        if (auto* next = std::exchange(ahead, nullptr); next != nullptr && !stopping && writes_ahead()) {
-            // The next batch's intent is written while this POST is in flight: its syncs and the
-            // ledger's work leave the path from one POST to the next. Its commit also takes the
-            // results deferred before it; this batch's own result rides with the one after.
-            const batch_driver next_driver(*this, id, session, *next);
-            auto rows = next_driver.rows(next->call.threat_ids);
-            auto record = intent_event(id, identity_of(*next, next->call.threat_ids, next->attempts_before + 1));
-            using namespace asio::experimental::awaitable_operators;
-            // Named locals, not temporaries inside co_await: GCC 12 destroys those twice.
-            auto post = session.client->post_action(built);
-            auto intent = write_intent(*this, std::move(rows), std::move(record));
-            auto both = std::move(post) && std::move(intent);
-            auto [answer, durable] = co_await std::move(both);
-            sent = std::move(answer);
-            next->intent_written = durable;
-        } else {
-            sent = co_await session.client->post_action(built);
-        }
+        auto* next = std::exchange(ahead, nullptr);  // only beside the first POST
+        if (stopping || !writes_ahead()) next = nullptr;
+        auto posting = post_beside(*this, id, session, built, next);  // named: see `listing`
+        auto sent = co_await std::move(posting);
         if (!sent.attempts.empty()) ++out.calls;  // one that left (not one the client refused)
         const post_answer answer{sent.status, sent.value ? &*sent.value : nullptr, sent.error.message};
         const batch_step answered = decide(facts, answer);

@@ -102,6 +102,20 @@ void end_without_retry(call_result<net::response>& out, classified& what, const 
     if (write_sent_unanswered && out.status == call_status::failed) out.status = call_status::reconcile_needed;
 }
 
+/// One attempt as the call's result keeps it, the token redacted from what the console said.
+attempt_record record_attempt(int number, const classified& what, const auto& answer, nanoseconds waited,
+                              nanoseconds took, const std::string& token) {
+    attempt_record record;
+    record.number = number;
+    record.outcome = what.outcome;
+    record.http_status = answer ? answer->status : 0;
+    record.request_id = answer ? redact(answer->request_id, token) : std::string();
+    record.waited = duration_cast<milliseconds>(waited);
+    record.duration = duration_cast<milliseconds>(took);
+    record.error = redact(what.message, token);
+    return record;
+}
+
 }  // namespace
 
 void client::throttled(policy::rate_limiter& limiter, const net::request& req,
@@ -163,14 +177,7 @@ asio::awaitable<call_result<net::response>> client::execute(net::request req) {
         classified what = classify(answer, req.method, req.target, clock_.now());
         const auto now = clock_.steady_now();
 
-        attempt_record record;
-        record.number = attempt;
-        record.outcome = what.outcome;
-        record.http_status = answer ? answer->status : 0;
-        record.request_id = answer ? redact(answer->request_id, settings_.token) : std::string();
-        record.waited = duration_cast<milliseconds>(backoff + wait);
-        record.duration = duration_cast<milliseconds>(now - sent_at);
-        record.error = redact(what.message, settings_.token);
+        const auto record = record_attempt(attempt, what, answer, backoff + wait, now - sent_at, settings_.token);
         out.attempts.push_back(record);
         if (settings_.observe.attempted) {
             const std::string_view target(req.target);

@@ -109,6 +109,7 @@ class failing_ledger final : public forwarding_ledger {
 public:
     using forwarding_ledger::forwarding_ledger;
     bool fail_pending = false;
+    std::string fail_pending_of;  ///< fails only the pending writes naming this threat (an intent)
     bool fail_done = false;
     /// next_run_id (and the recovery's probe_write) succeeds this many more times, then fails
     /// (-1: always).
@@ -116,6 +117,8 @@ public:
 
     state::result<void> mark_pending(const std::vector<state::action_row>& rows) override {
         if (fail_pending) return failure();
+        for (const auto& r : rows)
+            if (!fail_pending_of.empty() && r.threat_id == fail_pending_of) return failure();
         return real_.mark_pending(rows);
     }
     state::result<void> mark_done(const std::vector<state::action_row>& rows) override {

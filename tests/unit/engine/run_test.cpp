@@ -82,38 +82,18 @@ TEST_F(run_test, every_post_is_preceded_by_its_durable_intent) {
     for (const auto& r : records) EXPECT_EQ(boost::json::serialize(r).find("CANARY"), std::string::npos);
 }
 
-/// Fails the pending write of rows naming `threat` (an intent), like a disk that fills up then.
-class ledger_failing_an_intent final : public forwarding_ledger {
-public:
-    ledger_failing_an_intent(state::ledger& real, std::string threat)
-        : forwarding_ledger(real), threat_(std::move(threat)) {}
-    bool failing = true;
-
-    state::result<void> mark_pending(const std::vector<state::action_row>& rows) override {
-        for (const auto& r : rows)
-            if (failing && r.threat_id == threat_)
-                return state::error{state::make_error_code(state::errc::database_error), "disk full (simulated)"};
-        return real_.mark_pending(rows);
-    }
-    state::result<void> probe_write() override {  // recovery's: the disk stays full until told
-        if (failing) return state::error{state::make_error_code(state::errc::database_error), "disk full (simulated)"};
-        return real_.probe_write();
-    }
-
-private:
-    std::string threat_;
-};
-
 TEST_F(run_test, an_intent_written_ahead_that_fails_sends_nothing_more_and_keeps_the_sent_batchs_result) {
-    console_.add_threats(5);                           // 3 batches of at most 2
-    ledger_failing_an_intent ledger(*ledger_, "103");  // b-2's intent, written during b-1's POST
+    console_.add_threats(5);  // 3 batches of at most 2
+    failing_ledger ledger(*ledger_);
+    ledger.fail_pending_of = "103";  // b-2's intent, written during b-1's POST
+    ledger.run_ids_left = 1;         // the run's id; then recovery's probe fails too, until told
     auto s = services(audit_.get());
     s.ledger = &ledger;
     auto made = engine::create(ioc_.get_executor(), config_, {playbook_with("  - mitigate: kill")}, s);
     auto eng = std::move(std::get<std::unique_ptr<engine>>(made));
     const auto report = run(eng->run_now("contain"));
     EXPECT_EQ(report.outcome, run_outcome::failed);
-    EXPECT_EQ(report.error, "ledger: disk full (simulated)");
+    EXPECT_EQ(report.error, "ledger: ledger test.db: disk I/O error (simulated)");
     EXPECT_FALSE(eng->ready());
     ASSERT_EQ(console_.posts("/threats/mitigate/kill").size(), 1u) << "b-1 only: b-2's intent is not durable";
     EXPECT_FALSE(row("contain", "mitigate:kill", "103"));
@@ -127,7 +107,8 @@ TEST_F(run_test, an_intent_written_ahead_that_fails_sends_nothing_more_and_keeps
         ASSERT_TRUE(b1) << threat;
         EXPECT_EQ(b1->status, state::action_status::done) << threat;
     }
-    ledger.failing = false;
+    ledger.fail_pending_of.clear();
+    ledger.run_ids_left = -1;
     ASSERT_TRUE(run_until([&] { return eng->ready(); }));
     const auto again = run(eng->run_now("contain"));
     EXPECT_EQ(again.outcome, run_outcome::ok) << again.error;
@@ -159,9 +140,11 @@ TEST_F(run_test, a_stop_during_a_post_ends_the_batch_written_ahead_unsent_and_fa
 }
 
 TEST_F(run_test, a_post_waiting_for_its_turn_when_the_intent_beside_it_fails_is_not_sent) {
-    config_.consoles["sim"].write = {1, 1};            // b-2 waits a second for its turn
-    console_.add_threats(6);                           // b-1, b-2, b-3
-    ledger_failing_an_intent ledger(*ledger_, "105");  // b-3's intent, written while b-2 waits
+    config_.consoles["sim"].write = {1, 1};  // b-2 waits a second for its turn
+    console_.add_threats(6);                 // b-1, b-2, b-3
+    failing_ledger ledger(*ledger_);
+    ledger.fail_pending_of = "105";  // b-3's intent, written while b-2 waits
+    ledger.run_ids_left = 1;         // recovery's probe fails too
     engine* eng_ptr = nullptr;
     bool waited = false;
     auto s = services(audit_.get());
